@@ -1,0 +1,1 @@
+export function allocateGrouped(): number { return 0; }

@@ -1,0 +1,58 @@
+// `mc inspect FILE [--model NAME] [--set k=v]... [--json]`: the per-layer table of parameters and
+// forward FLOPs, and totals. Exit 0 ok, 1 diagnostics, 2 bad usage.
+import { parseArgs } from 'node:util';
+import { modelStats } from '../analysis/cost.js';
+import { EXIT_OK, UsageError, bytes, frontEnd, groupDigits, si } from './common.js';
+
+export const INSPECT_USAGE = 'mc inspect FILE [--model NAME] [--set NAME=INT]... [--json]';
+
+export function inspectCommand(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { model: { type: 'string' }, set: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+  });
+  if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${INSPECT_USAGE}`);
+  const r = frontEnd(positionals[0], values.model, values.set);
+  if (r.exit !== undefined || !r.graph) return r.exit ?? 1;
+  const g = r.graph;
+  const s = modelStats(g);
+  if (values.json) {
+    const out = {
+      model: g.model, dims: g.dims, params: s.params, paramBytes: s.paramBytes,
+      flopsForward: s.flopsForward, flopsGemm: s.flopsGemm, flopsConv: s.flopsConv,
+      flopsAttention: s.flopsAttention, flopsElementwise: s.flopsElementwise,
+      layers: s.layers.map((l) => ({ name: l.name, kind: l.kind, params: l.params, flopsForward: l.flopsForward, flopsElementwise: l.flopsElementwise })),
+      inputs: g.inputs.map((t) => tensorJson(g.tensors[t])),
+      outputs: g.outputs.map((t) => tensorJson(g.tensors[t])),
+    };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return EXIT_OK;
+  }
+  const dims = Object.entries(g.dims).map(([k, v]) => `${k}=${v}`).join(' ');
+  const rows = s.layers.map((l) => [l.name, l.kind, groupDigits(l.params), si(l.flopsForward, 'FLOP')]);
+  const head = ['layer', 'kind', 'params', 'FLOPs fwd'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => r.map((c, i) => (i >= 2 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
+  const out = [
+    `model ${g.model} (${dims})`,
+    line(head),
+    line(w.map((n) => '-'.repeat(n))),
+    ...rows.map(line),
+    '',
+    `params           ${groupDigits(s.params)} (${bytes(s.paramBytes)})`,
+    `FLOPs forward    ${si(s.flopsForward, 'FLOP')}  (GEMM ${si(s.flopsGemm, 'FLOP')}, conv ${si(s.flopsConv, 'FLOP')}, attention ${si(s.flopsAttention, 'FLOP')})`,
+    `FLOPs elementwise ${si(s.flopsElementwise, 'FLOP')} (estimate; not in FLOPs forward)`,
+    `inputs           ${g.inputs.map((t) => fmtTensor(g.tensors[t])).join(', ')}`,
+    `outputs          ${g.outputs.map((t) => fmtTensor(g.tensors[t])).join(', ')}`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  return EXIT_OK;
+}
+
+function tensorJson(t: { name: string; shape: readonly number[]; dtype: string }): object {
+  return { name: t.name, shape: t.shape, dtype: t.dtype };
+}
+
+function fmtTensor(t: { name: string; shape: readonly number[]; dtype: string }): string {
+  return `${t.name}: ${t.dtype}[${t.shape.join(', ')}]`;
+}

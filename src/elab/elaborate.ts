@@ -1,0 +1,252 @@
+// AST -> IR. Evaluates dims (with --set overrides), unrolls `repeat`, instantiates blocks with
+// their weight scopes, and runs each op's shape inference. Each top-level block call becomes one
+// layer. Errors become diagnostics and poison values; nothing here throws to the caller.
+import { diag, type Diagnostic } from '../diag/diagnostic.js';
+import type { MessageCode } from '../diag/messages.js';
+import type { SourceFile, Span } from '../diag/source.js';
+import { DTYPES, type DType, type Graph } from '../ir/types.js';
+import type * as A from '../syntax/ast.js';
+import { GraphBuilder } from './builder.js';
+import { evalBinary, interpolate } from './arith.js';
+import { callOp } from './callOp.js';
+import { Env, POISON, type Value, describe, int, isPoisoned } from './values.js';
+
+export interface ElabOptions {
+  readonly model?: string;
+  readonly set?: Readonly<Record<string, number>>;
+  /** Guards against specs (or fuzzed inputs) that would unroll into an absurd graph. */
+  readonly maxOps?: number;
+}
+
+export interface ElabResult {
+  readonly graph?: Graph;
+  readonly diagnostics: readonly Diagnostic[];
+  /** A problem with the command line rather than the spec (unknown --model or --set name). */
+  readonly usage?: string;
+}
+
+const MAX_REPEAT = 100_000;
+const MAX_DEPTH = 64;
+
+class TooLarge {}
+
+/** Where statements run: the environment, the weight-name prefix, and what kind of body it is. */
+interface Ctx {
+  readonly env: Env;
+  readonly prefix: string;
+  readonly where: 'model' | 'block';
+  readonly stack: readonly string[]; // block names being instantiated, for recursion checks
+  returned?: Value;
+}
+
+export class Elaborator {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly b = new GraphBuilder();
+  private readonly blocks = new Map<string, A.BlockDef>();
+  private readonly dims: Record<string, number> = {};
+  private readonly dimNames = new Map<string, Span>();
+  private readonly globals = new Env();
+  private layerCount = 0;
+
+  constructor(private readonly ast: A.FileAst, readonly src: SourceFile, private readonly opts: ElabOptions) {}
+
+  error(code: MessageCode, span: Span, ...args: (string | number)[]): Value {
+    this.diagnostics.push(diag(code, span, ...args));
+    return POISON;
+  }
+
+  run(): ElabResult {
+    const { ast, opts } = this;
+    const seen = new Map<string, Span>();
+    for (const d of [...ast.blocks, ...ast.models]) {
+      const first = seen.get(d.name);
+      if (first) this.error('MC2008', d.span, d.name, this.src.position(first.start).line);
+      else seen.set(d.name, d.span);
+      if (d.kind === 'block' && !first) this.blocks.set(d.name, d);
+    }
+    if (ast.models.length === 0) return { diagnostics: [diag('MC2014', this.src.span(0, 0))] };
+    const model = opts.model === undefined ? ast.models[0] : ast.models.find((m) => m.name === opts.model);
+    if (!model) return { diagnostics: [], usage: `unknown model '${opts.model}': this file defines ${ast.models.map((m) => m.name).join(', ')}` };
+
+    const top: Ctx = { env: this.globals, prefix: '', where: 'model', stack: [] };
+    for (const g of ast.globals) this.exec(g, top);
+    const ctx: Ctx = { env: new Env(this.globals), prefix: '', where: 'model', stack: [] };
+    try {
+      for (const s of model.body) this.exec(s, ctx);
+    } catch (e) {
+      if (!(e instanceof TooLarge)) throw e;
+      this.error('MC2013', model.span, `more than ${opts.maxOps ?? 2_000_000} ops`);
+    }
+    const unknown = Object.keys(opts.set ?? {}).filter((k) => !this.dimNames.has(k));
+    if (unknown.length > 0) return { diagnostics: [], usage: `unknown dim '${unknown[0]}' in --set: this model's dims are ${[...this.dimNames.keys()].join(', ') || 'none'}` };
+    if (this.diagnostics.length === 0 && !model.body.some((s) => s.kind === 'output')) this.error('MC2011', model.span, model.name);
+    const diagnostics = dedupe(this.diagnostics);
+    if (diagnostics.length > 0) return { diagnostics };
+    // A run of model-level ops outside blocks is named after the variable it finally assigns.
+    const graph = this.b.build(model.name, this.dims, (l) => this.b.tensors[this.b.ops[l.ops[l.ops.length - 1]].outputs[0]].name);
+    return { graph, diagnostics };
+  }
+
+  exec(s: A.Stmt, ctx: Ctx): void {
+    if (ctx.returned) return;
+    switch (s.kind) {
+      case 'dim': return this.execDim(s, ctx);
+      case 'input': return this.execInput(s, ctx);
+      case 'output': return this.execOutput(s, ctx);
+      case 'return':
+        if (ctx.where !== 'block') { this.error('MC2006', s.span, "'return' belongs in a block; a model marks results with 'output'"); return; }
+        ctx.returned = s.values.length === 1 ? this.eval(s.values[0], ctx) : { k: 'tuple', items: s.values.map((v) => this.eval(v, ctx)) };
+        return;
+      case 'repeat': return this.execRepeat(s, ctx);
+      case 'assign': return this.execAssign(s, ctx);
+    }
+  }
+
+  private execDim(s: A.DimDecl, ctx: Ctx): void {
+    if (ctx.where !== 'model') { this.error('MC2006', s.span, 'dims belong at file or model level, not in a block; pass the value as a block parameter'); return; }
+    const first = this.dimNames.get(s.name);
+    if (first) { this.error('MC2008', s.span, s.name, this.src.position(first.start).line); return; }
+    this.dimNames.set(s.name, s.span);
+    const override = this.opts.set?.[s.name];
+    let v = this.eval(s.value, ctx);
+    if (override !== undefined) v = int(override);
+    if (v.k === 'int') this.dims[s.name] = v.v;
+    else if (!isPoisoned(v)) v = this.error('MC2010', s.value.span, `an integer for dim '${s.name}'`, describe(v));
+    ctx.env.set(s.name, v);
+  }
+
+  private execInput(s: Extract<A.Stmt, { kind: 'input' }>, ctx: Ctx): void {
+    if (ctx.where !== 'model') { this.error('MC2006', s.span, "'input' belongs in a model; blocks take tensors as parameters"); return; }
+    if (!DTYPES.includes(s.dtype as DType)) {
+      ctx.env.set(s.name, this.error('MC2010', s.dtypeSpan, `a dtype (${DTYPES.join(', ')})`, `'${s.dtype}'`));
+      return;
+    }
+    const shape: number[] = [];
+    for (const e of s.shape) {
+      const v = this.eval(e, ctx);
+      if (v.k === 'int' && v.v > 0) shape.push(v.v);
+      else if (!isPoisoned(v)) this.error(v.k === 'int' ? 'MC2009' : 'MC2010', e.span, v.k === 'int' ? `axis sizes must be positive, got ${v.v}` : 'an integer axis size', describe(v));
+    }
+    if (shape.length !== s.shape.length) { ctx.env.set(s.name, POISON); return; }
+    ctx.env.set(s.name, { k: 'tensor', id: this.b.addInput(s.name, shape, s.dtype as DType, s.span) });
+  }
+
+  private execOutput(s: Extract<A.Stmt, { kind: 'output' }>, ctx: Ctx): void {
+    if (ctx.where !== 'model') { this.error('MC2006', s.span, "'output' belongs in a model; blocks use 'return'"); return; }
+    const v = s.value ? this.eval(s.value, ctx) : ctx.env.lookup(s.name) ?? this.error('MC2001', s.span, s.name);
+    if (v.k === 'tensor') this.b.markOutput(v.id, s.name);
+    else if (!isPoisoned(v)) this.error('MC2010', s.value?.span ?? s.span, 'a tensor for an output', describe(v));
+    ctx.env.set(s.name, v);
+  }
+
+  private execRepeat(s: Extract<A.Stmt, { kind: 'repeat' }>, ctx: Ctx): void {
+    const n = this.eval(s.count, ctx);
+    if (n.k !== 'int') { if (!isPoisoned(n)) this.error('MC2010', s.count.span, 'an integer repeat count', describe(n)); return; }
+    if (n.v < 0 || n.v > MAX_REPEAT) { this.error('MC2009', s.count.span, `repeat count must be 0..${MAX_REPEAT}, got ${n.v}`); return; }
+    for (let i = 0; i < n.v && !ctx.returned; i++) {
+      if (s.index) ctx.env.set(s.index, int(i));
+      for (const st of s.body) this.exec(st, ctx);
+    }
+  }
+
+  private execAssign(s: A.Assign, ctx: Ctx): void {
+    const v = this.eval(s.value, ctx);
+    const n = s.targets.length;
+    if (n === 1) return this.bind(s.targets[0].name, v, ctx);
+    if (isPoisoned(v) && v.k !== 'tuple') { s.targets.forEach((t) => ctx.env.set(t.name, POISON)); return; }
+    if (v.k !== 'tuple' || v.items.length !== n) {
+      this.error('MC2018', s.value.span, v.k === 'tuple' ? v.items.length : 1, n);
+      s.targets.forEach((t) => ctx.env.set(t.name, POISON));
+      return;
+    }
+    s.targets.forEach((t, i) => this.bind(t.name, v.items[i], ctx));
+  }
+
+  private bind(name: string, v: Value, ctx: Ctx): void {
+    if (v.k === 'tensor') this.b.nameActivation(v.id, ctx.prefix ? `${ctx.prefix}/${name}` : name);
+    ctx.env.set(name, v);
+  }
+
+  eval(e: A.Expr, ctx: Ctx): Value {
+    switch (e.kind) {
+      case 'int': return Number.isSafeInteger(e.value) ? int(e.value) : this.error('MC2009', e.span, `${e.value} is too large`);
+      case 'float': return { k: 'float', v: e.value };
+      case 'str': return { k: 'str', v: e.value };
+      case 'bool': return { k: 'bool', v: e.value };
+      case 'name': return ctx.env.lookup(e.name) ?? this.error('MC2001', e.span, e.name);
+      case 'tuple': return { k: 'tuple', items: e.items.map((x) => this.eval(x, ctx)) };
+      case 'neg': {
+        const v = this.eval(e.operand, ctx);
+        if (v.k === 'int' || v.k === 'float') return { ...v, v: -v.v };
+        return isPoisoned(v) ? POISON : this.error('MC2010', e.operand.span, 'a number to negate', describe(v));
+      }
+      case 'binary': return evalBinary(this, e, this.eval(e.left, ctx), this.eval(e.right, ctx), ctx);
+      case 'call': return this.call(e, ctx);
+    }
+  }
+
+  private call(e: Extract<A.Expr, { kind: 'call' }>, ctx: Ctx): Value {
+    if (this.b.opCount > (this.opts.maxOps ?? 2_000_000)) throw new TooLarge();
+    if (e.callee === 'min' || e.callee === 'max') return this.minMax(e, ctx);
+    const block = this.blocks.get(e.callee);
+    if (block) return this.instantiate(block, e, ctx);
+    return callOp(this, e, ctx);
+  }
+
+  /** Weight prefix for a call: the caller's prefix joined with the interpolated scope string. */
+  scopeOf(e: Extract<A.Expr, { kind: 'call' }>, ctx: Ctx): string | undefined {
+    if (!e.scope) return ctx.prefix;
+    const s = interpolate(this, e.scope, ctx.env);
+    return s === undefined ? undefined : ctx.prefix ? `${ctx.prefix}.${s}` : s;
+  }
+
+  private minMax(e: Extract<A.Expr, { kind: 'call' }>, ctx: Ctx): Value {
+    const vs = e.args.map((a) => this.eval(a.value, ctx));
+    if (vs.some(isPoisoned)) return POISON;
+    const bad = vs.findIndex((v) => v.k !== 'int');
+    if (bad >= 0 || vs.length === 0) return this.error('MC2010', e.span, `integers for ${e.callee}`, vs[bad] ? describe(vs[bad]) : 'nothing');
+    const xs = vs.map((v) => (v as { v: number }).v);
+    return int(e.callee === 'min' ? Math.min(...xs) : Math.max(...xs));
+  }
+
+  private instantiate(block: A.BlockDef, e: Extract<A.Expr, { kind: 'call' }>, ctx: Ctx): Value {
+    if (ctx.stack.includes(block.name)) return this.error('MC2012', e.calleeSpan, block.name, [...ctx.stack, block.name].join(' -> '));
+    if (ctx.stack.length >= MAX_DEPTH) return this.error('MC2013', e.span, `blocks nested deeper than ${MAX_DEPTH}`);
+    const env = new Env(this.globals);
+    let pos = 0;
+    for (const a of e.args) {
+      const p = a.key === undefined ? block.params[pos++] : block.params.find((q) => q.name === a.key);
+      if (!p) return this.error('MC2006', a.span, a.key === undefined
+        ? `${block.name} takes ${block.params.length} arguments` : `${block.name} has no parameter '${a.key}'`);
+      if (env.hasOwn(p.name)) return this.error('MC2006', a.span, `${block.name}: argument '${p.name}' is given twice`);
+      env.set(p.name, this.eval(a.value, ctx));
+    }
+    for (const p of block.params) {
+      if (env.hasOwn(p.name)) continue;
+      if (!p.default) return this.error('MC2006', e.span, `${block.name}: missing argument '${p.name}'`);
+      env.set(p.name, this.eval(p.default, { env: this.globals, prefix: '', where: 'block', stack: [] }));
+    }
+    const prefix = this.scopeOf(e, ctx);
+    if (prefix === undefined) return POISON;
+    const inner: Ctx = { env, prefix, where: 'block', stack: [...ctx.stack, block.name] };
+    const isLayer = ctx.where === 'model';
+    if (isLayer) this.b.beginLayer(prefix || `${block.name}.${this.layerCount}`, block.name);
+    this.layerCount++;
+    for (const s of block.body) this.exec(s, inner);
+    if (isLayer) this.b.endLayer();
+    return inner.returned ?? { k: 'tuple', items: [] };
+  }
+}
+
+// One mistake inside a block instantiated 60 times is reported once.
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const key = `${d.span.start}:${d.span.end}:${d.code}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export type { Ctx };

@@ -1,0 +1,95 @@
+// The op table's contract. Each op is data (its parameters) plus two pure functions: `infer`
+// (shapes, dtypes, attributes and the weights it owns) and `cost` (FLOPs by category).
+// The elaborator binds call arguments to `params` and reports any mismatch before `infer` runs.
+import type { MessageCode } from '../diag/messages.js';
+import type { AttrValue, DType } from '../ir/types.js';
+
+export type ParamType = 'tensor' | 'tensors' | 'int' | 'float' | 'bool' | 'str' | 'ints';
+
+export interface ParamSpec {
+  readonly name: string;
+  readonly type: ParamType;
+  /** A default makes the parameter optional; `null` means optional with no value. */
+  readonly default?: number | boolean | string | readonly number[] | null;
+}
+
+export interface TensorInfo {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export type ArgValue = TensorInfo | readonly TensorInfo[] | number | boolean | string | readonly number[] | null;
+export type Args = Readonly<Record<string, ArgValue>>;
+
+export interface WeightSpec {
+  readonly suffix: string; // appended to the scope: `weight`, `bias`
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Refers to an existing weight of the same name instead of creating one (tied embeddings). */
+  readonly tied?: boolean;
+}
+
+export interface Inferred {
+  readonly outputs: readonly TensorInfo[];
+  readonly attrs?: Readonly<Record<string, AttrValue>>;
+  readonly weights?: readonly WeightSpec[];
+}
+
+/** A failed inference: a catalog code and its arguments; the elaborator adds the span. */
+export class OpError {
+  constructor(readonly code: MessageCode, readonly args: (string | number)[]) {}
+}
+
+export interface Cost {
+  readonly gemm?: number; // linear and matmul: 2 FLOPs per multiply-add
+  readonly conv?: number; // convolutions: 2 FLOPs per multiply-add
+  readonly attention?: number; // QK^T and AV: 2 FLOPs per multiply-add
+  readonly elementwise?: number; // everything else, per the per-element table in each op file
+}
+
+export interface CostInput {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly attrs: Readonly<Record<string, AttrValue>>;
+}
+
+export interface OpDef {
+  readonly name: string;
+  readonly params: readonly ParamSpec[];
+  /** True when the op may own weights, named by a scope string: `linear["fc1"](x, 4096)`. */
+  readonly weighted?: boolean;
+  /** True when the output aliases the input's memory (reshape, split, ...): no copy, no FLOPs. */
+  readonly view?: boolean;
+  /** One-line definition, shown by `mc ops`-style listings and in docs. */
+  readonly doc: string;
+  infer(args: Args): Inferred;
+  cost(c: CostInput): Cost;
+}
+
+export function fail(code: MessageCode, ...args: (string | number)[]): never {
+  throw new OpError(code, args);
+}
+
+export const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+export function tensorArg(a: Args, name: string): TensorInfo {
+  return a[name] as TensorInfo;
+}
+
+/** Resolves a possibly negative axis against a rank, or fails naming the op. */
+export function axisOf(axis: number, rank: number, op: string): number {
+  const ax = axis < 0 ? axis + rank : axis;
+  if (ax < 0 || ax >= rank) fail('MC2003', `${op}: axis ${axis} is out of range for a rank-${rank} tensor`);
+  return ax;
+}
+
+export function sameDtype(op: string, ts: readonly TensorInfo[]): void {
+  for (const t of ts.slice(1))
+    if (t.dtype !== ts[0].dtype) fail('MC2004', `${op} got ${ts[0].dtype} and ${t.dtype}; insert cast(x, dtype="${ts[0].dtype}")`);
+}
+
+export function rank(op: string, t: TensorInfo, what: string, r: number): void {
+  if (t.shape.length !== r) fail('MC2003', `${op}: ${what} must have rank ${r}, got ${shapeStr(t.shape)}`);
+}
+
+export const numelOf = (t: TensorInfo): number => t.shape.reduce((a, b) => a * b, 1);
