@@ -1,7 +1,6 @@
 // Shared CLI plumbing: usage errors (exit 2), reading specs, parsing --set, printing diagnostics.
 import { readFileSync } from 'node:fs';
-import { formatDiagnostic, sortDiagnostics } from '../diag/diagnostic.js';
-import { compileSpec, type FrontEndResult } from '../driver/pipeline.js';
+import { compileSpec, formatDiagnostics, type FrontEndResult } from '../driver/pipeline.js';
 
 export const EXIT_OK = 0;
 export const EXIT_DIAGNOSTICS = 1;
@@ -32,12 +31,18 @@ export function readSpec(path: string): string {
 
 /** Runs the front end; prints diagnostics to stderr. Returns the graph, or an exit code. */
 export function frontEnd(path: string, model: string | undefined, sets: readonly string[] | undefined): FrontEndResult & { exit?: number } {
-  const r = compileSpec(path, readSpec(path), { model, set: parseSets(sets) });
+  const read = (p: string): string | { error: string } => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch (e) {
+      return { error: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message) };
+    }
+  };
+  const r = compileSpec(path, readSpec(path), { model, set: parseSets(sets) }, read);
   if (r.usage) throw new UsageError(r.usage);
   if (r.diagnostics.length > 0) {
-    const ds = sortDiagnostics(r.diagnostics);
-    process.stderr.write(ds.map((d) => formatDiagnostic(d, r.source)).join('\n\n') + '\n');
-    const n = ds.length;
+    process.stderr.write(formatDiagnostics(r) + '\n');
+    const n = r.diagnostics.length;
     process.stderr.write(`\n${n} error${n === 1 ? '' : 's'}.\n`);
     return { ...r, exit: EXIT_DIAGNOSTICS };
   }

@@ -8,6 +8,8 @@ export const MESSAGES = {
   MC1004: 'Expected at least one {0} but found {1}.',
   MC1005: 'Unexpected {0} after the end of a definition: expected block, model or dim.',
   MC1006: 'Unterminated string.',
+  MC1007: "Cannot read '{0}' ({1}).",
+  MC1008: "'{0}' is used in a cycle: {1}.",
 
   MC2001: "Unknown name '{0}'.",
   MC2002: "Unknown op or block '{0}'.",

@@ -45,7 +45,7 @@ export function callOpByName(el: Elaborator, name: string, args: CallArg[], span
           return el.error('MC2003', e.scope.span, `tied weight '${full}' is ${shapeStr(existing.shape)}, this use needs ${shapeStr(w.shape)}`);
         weightIds.push(existing.id);
       } else if (existing) {
-        return el.error('MC2007', e.scope.span, full, el.src.position(existing.origin.start).line);
+        return el.error('MC2007', e.scope.span, full, el.lineOf(existing.origin));
       } else {
         weightIds.push(el.b.addWeight(full, w.shape, w.dtype, e.scope.span));
       }

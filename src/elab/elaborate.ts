@@ -46,9 +46,15 @@ export class Elaborator {
   private readonly dims: Record<string, number> = {};
   private readonly dimNames = new Map<string, Span>();
   private readonly globals = new Env();
-  private layerCount = 0;
+  private readonly unnamed = new Map<string, number>();
 
-  constructor(private readonly ast: A.FileAst, readonly src: SourceFile, private readonly opts: ElabOptions) {}
+  constructor(private readonly ast: A.FileAst, private readonly sources: ReadonlyMap<string, SourceFile>,
+    private readonly opts: ElabOptions) {}
+
+  /** 1-based line of a span, for messages that point back at an earlier definition. */
+  lineOf(span: Span): number {
+    return this.sources.get(span.file)?.position(span.start).line ?? 0;
+  }
 
   error(code: MessageCode, span: Span, ...args: (string | number)[]): Value {
     this.diagnostics.push(diag(code, span, ...args));
@@ -60,11 +66,11 @@ export class Elaborator {
     const seen = new Map<string, Span>();
     for (const d of [...ast.blocks, ...ast.models]) {
       const first = seen.get(d.name);
-      if (first) this.error('MC2008', d.span, d.name, this.src.position(first.start).line);
+      if (first) this.error('MC2008', d.span, d.name, this.lineOf(first));
       else seen.set(d.name, d.span);
       if (d.kind === 'block' && !first) this.blocks.set(d.name, d);
     }
-    if (ast.models.length === 0) return { diagnostics: [diag('MC2014', this.src.span(0, 0))] };
+    if (ast.models.length === 0) return { diagnostics: [diag('MC2014', { file: ast.path, start: 0, end: 0 })] };
     const model = opts.model === undefined ? ast.models[0] : ast.models.find((m) => m.name === opts.model);
     if (!model) return { diagnostics: [], usage: `unknown model '${opts.model}': this file defines ${ast.models.map((m) => m.name).join(', ')}` };
 
@@ -105,7 +111,7 @@ export class Elaborator {
   private execDim(s: A.DimDecl, ctx: Ctx): void {
     if (ctx.where !== 'model') { this.error('MC2006', s.span, 'dims belong at file or model level, not in a block; pass the value as a block parameter'); return; }
     const first = this.dimNames.get(s.name);
-    if (first) { this.error('MC2008', s.span, s.name, this.src.position(first.start).line); return; }
+    if (first) { this.error('MC2008', s.span, s.name, this.lineOf(first)); return; }
     this.dimNames.set(s.name, s.span);
     const override = this.opts.set?.[s.name];
     let v = this.eval(s.value, ctx);
@@ -188,6 +194,7 @@ export class Elaborator {
   private call(e: Extract<A.Expr, { kind: 'call' }>, ctx: Ctx): Value {
     if (this.b.opCount > (this.opts.maxOps ?? 2_000_000)) throw new TooLarge();
     if (e.callee === 'min' || e.callee === 'max') return this.minMax(e, ctx);
+    if (e.callee === 'size') return this.size(e, ctx);
     const block = this.blocks.get(e.callee);
     if (block) return this.instantiate(block, e, ctx);
     return callOp(this, e, ctx);
@@ -207,6 +214,19 @@ export class Elaborator {
     if (bad >= 0 || vs.length === 0) return this.error('MC2010', e.span, `integers for ${e.callee}`, vs[bad] ? describe(vs[bad]) : 'nothing');
     const xs = vs.map((v) => (v as { v: number }).v);
     return int(e.callee === 'min' ? Math.min(...xs) : Math.max(...xs));
+  }
+
+  /** size(x, axis): the length of one axis of a tensor, as an integer. */
+  private size(e: Extract<A.Expr, { kind: 'call' }>, ctx: Ctx): Value {
+    const [x, axis] = e.args.map((a) => this.eval(a.value, ctx));
+    if (e.args.length !== 2 || e.args.some((a) => a.key)) return this.error('MC2006', e.span, 'size takes two arguments: size(x, axis)');
+    if (isPoisoned(x) || isPoisoned(axis)) return POISON;
+    if (x.k !== 'tensor') return this.error('MC2010', e.args[0].span, 'a tensor for size', describe(x));
+    if (axis.k !== 'int') return this.error('MC2010', e.args[1].span, 'an integer axis for size', describe(axis));
+    const shape = this.b.tensors[x.id].shape;
+    const ax = axis.v < 0 ? axis.v + shape.length : axis.v;
+    if (ax < 0 || ax >= shape.length) return this.error('MC2003', e.args[1].span, `axis ${axis.v} is out of range for [${shape.join(', ')}]`);
+    return int(shape[ax]);
   }
 
   private instantiate(block: A.BlockDef, e: Extract<A.Expr, { kind: 'call' }>, ctx: Ctx): Value {
@@ -230,8 +250,12 @@ export class Elaborator {
     if (prefix === undefined) return POISON;
     const inner: Ctx = { env, prefix, where: 'block', stack: [...ctx.stack, block.name] };
     const isLayer = ctx.where === 'model';
-    if (isLayer) this.b.beginLayer(prefix || `${block.name}.${this.layerCount}`, block.name);
-    this.layerCount++;
+    if (isLayer) {
+      // An unscoped top-level block is named after the block (numbered when it recurs).
+      const k = this.unnamed.get(block.name) ?? 0;
+      this.unnamed.set(block.name, k + 1);
+      this.b.beginLayer(prefix || (k === 0 ? block.name : `${block.name}.${k}`), block.name);
+    }
     for (const s of block.body) this.exec(s, inner);
     if (isLayer) this.b.endLayer();
     return inner.returned ?? { k: 'tuple', items: [] };

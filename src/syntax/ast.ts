@@ -74,8 +74,14 @@ export interface ModelDef {
   readonly span: Span;
 }
 
+export interface UseDecl {
+  readonly path: string; // as written, relative to the file that says it
+  readonly span: Span;
+}
+
 export interface FileAst {
   readonly path: string;
+  readonly uses: readonly UseDecl[];
   readonly globals: readonly (DimDecl | Assign)[];
   readonly blocks: readonly BlockDef[];
   readonly models: readonly ModelDef[];

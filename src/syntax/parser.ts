@@ -9,14 +9,21 @@ class McParser extends CstParser {
     this.performSelfAnalysis();
   }
 
-  // file := (dim | NAME = expr | block | model)*
+  // file := (use | dim | NAME = expr | block | model)*
   file = this.RULE('file', () => {
     this.MANY(() => this.OR([
+      { ALT: () => this.SUBRULE(this.useDecl) },
       { ALT: () => this.SUBRULE(this.dimDecl) },
       { ALT: () => this.SUBRULE(this.assignStmt) },
       { ALT: () => this.SUBRULE(this.blockDef) },
       { ALT: () => this.SUBRULE(this.modelDef) },
     ]));
+  });
+
+  // use "other.mc"          (its dims, values, blocks and models; this file's definitions win)
+  useDecl = this.RULE('useDecl', () => {
+    this.CONSUME(T.Use);
+    this.CONSUME(T.Str);
   });
 
   // dim NAME = expr          (an integer the user may override with --set NAME=v)

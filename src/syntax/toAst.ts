@@ -139,5 +139,9 @@ export function toAst(cst: CstNode, src: SourceFile): A.FileAst {
     const c = n.children as Kids;
     return { kind: 'model', name: tok(c, 'Ident').image, body: body(node(c, 'body')), span: spanOf(n) };
   });
-  return { path: src.path, globals, blocks, models };
+  const uses = nodes(k, 'useDecl').map((n): A.UseDecl => {
+    const s = tok(n.children as Kids, 'Str');
+    return { path: s.image.slice(1, -1), span: spanOf(s) };
+  });
+  return { path: src.path, uses, globals, blocks, models };
 }

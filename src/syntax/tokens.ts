@@ -16,6 +16,7 @@ export const Input = kw('Input', 'input');
 export const Output = kw('Output', 'output');
 export const Return = kw('Return', 'return');
 export const Repeat = kw('Repeat', 'repeat');
+export const Use = kw('Use', 'use');
 export const As = kw('As', 'as');
 export const True = kw('True', 'true');
 export const False = kw('False', 'false');
@@ -48,7 +49,7 @@ export const Percent = punct('Percent', /%/, '%');
 
 export const allTokens: TokenType[] = [
   WhiteSpace, Comment,
-  Model, Block, Dim, Input, Output, Return, Repeat, As, True, False,
+  Model, Block, Dim, Input, Output, Return, Repeat, Use, As, True, False,
   Ident, Float, Int, Str,
   LBrace, RBrace, LParen, RParen, LBracket, RBracket, Comma, Colon, Equals,
   Plus, Minus, Star, SlashSlash, Slash, Percent,
