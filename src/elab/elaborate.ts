@@ -70,6 +70,7 @@ export class Elaborator {
       else seen.set(d.name, d.span);
       if (d.kind === 'block' && !first) this.blocks.set(d.name, d);
     }
+    for (const d of [...ast.blocks, ...ast.models]) this.checkPlacement(d.body, d.kind);
     if (ast.models.length === 0) return { diagnostics: [diag('MC2014', { file: ast.path, start: 0, end: 0 })] };
     const model = opts.model === undefined ? ast.models[0] : ast.models.find((m) => m.name === opts.model);
     if (!model) return { diagnostics: [], usage: `unknown model '${opts.model}': this file defines ${ast.models.map((m) => m.name).join(', ')}` };
@@ -93,14 +94,25 @@ export class Elaborator {
     return { graph, diagnostics };
   }
 
+  /**
+   * Statements that belong elsewhere (an input in a block, a return in a model) are reported for
+   * every block, used or not; exec then skips them.
+   */
+  private checkPlacement(body: readonly A.Stmt[], where: 'model' | 'block'): void {
+    for (const s of body) {
+      if (s.kind === 'repeat') this.checkPlacement(s.body, where);
+      else if (misplaced(s, where)) this.error('MC2006', s.span, misplaced(s, where)!);
+    }
+  }
+
   exec(s: A.Stmt, ctx: Ctx): void {
+    if (misplaced(s, ctx.where)) return; // reported by checkPlacement
     if (ctx.returned) return;
     switch (s.kind) {
       case 'dim': return this.execDim(s, ctx);
       case 'input': return this.execInput(s, ctx);
       case 'output': return this.execOutput(s, ctx);
       case 'return':
-        if (ctx.where !== 'block') { this.error('MC2006', s.span, "'return' belongs in a block; a model marks results with 'output'"); return; }
         ctx.returned = s.values.length === 1 ? this.eval(s.values[0], ctx) : { k: 'tuple', items: s.values.map((v) => this.eval(v, ctx)) };
         return;
       case 'repeat': return this.execRepeat(s, ctx);
@@ -109,7 +121,6 @@ export class Elaborator {
   }
 
   private execDim(s: A.DimDecl, ctx: Ctx): void {
-    if (ctx.where !== 'model') { this.error('MC2006', s.span, 'dims belong at file or model level, not in a block; pass the value as a block parameter'); return; }
     const first = this.dimNames.get(s.name);
     if (first) { this.error('MC2008', s.span, s.name, this.lineOf(first)); return; }
     this.dimNames.set(s.name, s.span);
@@ -122,7 +133,6 @@ export class Elaborator {
   }
 
   private execInput(s: Extract<A.Stmt, { kind: 'input' }>, ctx: Ctx): void {
-    if (ctx.where !== 'model') { this.error('MC2006', s.span, "'input' belongs in a model; blocks take tensors as parameters"); return; }
     if (!DTYPES.includes(s.dtype as DType)) {
       ctx.env.set(s.name, this.error('MC2010', s.dtypeSpan, `a dtype (${DTYPES.join(', ')})`, `'${s.dtype}'`));
       return;
@@ -138,7 +148,6 @@ export class Elaborator {
   }
 
   private execOutput(s: Extract<A.Stmt, { kind: 'output' }>, ctx: Ctx): void {
-    if (ctx.where !== 'model') { this.error('MC2006', s.span, "'output' belongs in a model; blocks use 'return'"); return; }
     const v = s.value ? this.eval(s.value, ctx) : ctx.env.lookup(s.name) ?? this.error('MC2001', s.span, s.name);
     if (v.k === 'tensor') this.b.markOutput(v.id, s.name);
     else if (!isPoisoned(v)) this.error('MC2010', s.value?.span ?? s.span, 'a tensor for an output', describe(v));
@@ -237,7 +246,7 @@ export class Elaborator {
     for (const a of e.args) {
       const p = a.key === undefined ? block.params[pos++] : block.params.find((q) => q.name === a.key);
       if (!p) return this.error('MC2006', a.span, a.key === undefined
-        ? `${block.name} takes ${block.params.length} arguments` : `${block.name} has no parameter '${a.key}'`);
+        ? `${block.name} takes ${block.params.length} argument${block.params.length === 1 ? '' : 's'}` : `${block.name} has no parameter '${a.key}'`);
       if (env.hasOwn(p.name)) return this.error('MC2006', a.span, `${block.name}: argument '${p.name}' is given twice`);
       env.set(p.name, this.eval(a.value, ctx));
     }
@@ -260,6 +269,17 @@ export class Elaborator {
     if (isLayer) this.b.endLayer();
     return inner.returned ?? { k: 'tuple', items: [] };
   }
+}
+
+function misplaced(s: A.Stmt, where: 'model' | 'block'): string | undefined {
+  if (where === 'block') {
+    if (s.kind === 'dim') return 'dims belong at file or model level, not in a block; pass the value as a block parameter';
+    if (s.kind === 'input') return "'input' belongs in a model; blocks take tensors as parameters";
+    if (s.kind === 'output') return "'output' belongs in a model; blocks use 'return'";
+  } else if (s.kind === 'return') {
+    return "'return' belongs in a block; a model marks results with 'output'";
+  }
+  return undefined;
 }
 
 // One mistake inside a block instantiated 60 times is reported once.

@@ -5,7 +5,7 @@ import { diag, type Diagnostic } from '../diag/diagnostic.js';
 import type { SourceFile } from '../diag/source.js';
 import type { FileAst } from './ast.js';
 import { getParser } from './parser.js';
-import { mcLexer } from './tokens.js';
+import { Str, UnterminatedStr, mcLexer } from './tokens.js';
 import { toAst } from './toAst.js';
 
 export interface ParseResult {
@@ -18,11 +18,15 @@ export function parse(src: SourceFile): ParseResult {
   const lexed = mcLexer.tokenize(src.text);
   for (const e of lexed.errors) {
     const ch = src.text[e.offset] ?? '';
-    const code = ch === '"' ? 'MC1006' : 'MC1001';
-    diagnostics.push(diag(code, src.span(e.offset, e.offset + Math.max(1, e.length)), printable(ch)));
+    diagnostics.push(diag('MC1001', src.span(e.offset, e.offset + Math.max(1, e.length)), printable(ch)));
   }
+  const tokens = lexed.tokens.map((t) => {
+    if (t.tokenType !== UnterminatedStr) return t;
+    diagnostics.push(diag('MC1006', src.span(t.startOffset, t.startOffset + t.image.length)));
+    return { ...t, image: `${t.image}"`, tokenType: Str, tokenTypeIdx: Str.tokenTypeIdx! };
+  });
   const parser = getParser();
-  parser.input = lexed.tokens;
+  parser.input = tokens;
   const cst = parser.file();
   for (const e of parser.errors) diagnostics.push(recognitionDiagnostic(e, src));
   if (diagnostics.length > 0) return { diagnostics: dedupe(diagnostics) };

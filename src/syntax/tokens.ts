@@ -29,6 +29,9 @@ export const Float = createToken({
 });
 export const Int = createToken({ name: 'Int', pattern: /\d+/, label: 'integer' });
 export const Str = createToken({ name: 'Str', pattern: /"[^"\n]*"/, label: 'string' });
+// A string missing its closing quote runs to the end of the line; parse.ts reports it (MC1006)
+// and parses it as a string, so one missing quote does not cascade into unrelated errors.
+export const UnterminatedStr = createToken({ name: 'UnterminatedStr', pattern: /"[^"\n]*/, label: 'string' });
 
 const punct = (name: string, pattern: RegExp, label: string): TokenType => createToken({ name, pattern, label: `'${label}'` });
 export const LBrace = punct('LBrace', /\{/, '{');
@@ -50,7 +53,7 @@ export const Percent = punct('Percent', /%/, '%');
 export const allTokens: TokenType[] = [
   WhiteSpace, Comment,
   Model, Block, Dim, Input, Output, Return, Repeat, Use, As, True, False,
-  Ident, Float, Int, Str,
+  Ident, Float, Int, Str, UnterminatedStr,
   LBrace, RBrace, LParen, RParen, LBracket, RBracket, Comma, Colon, Equals,
   Plus, Minus, Star, SlashSlash, Slash, Percent,
 ];
