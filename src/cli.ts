@@ -5,11 +5,13 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT_USAGE, UsageError } from './cli/common.js';
 import { INSPECT_USAGE, inspectCommand } from './cli/inspect.js';
+import { opsCommand } from './cli/ops.js';
 
 const HELP = `mc: the model compiler
 
 usage:
   ${INSPECT_USAGE}
+  mc ops [--markdown]            list the ops of the spec language
   mc alloc FILE.csv --capacity N [--out FILE] [--time-limit S] [--solver NAME] [--verify]
 `;
 
@@ -17,6 +19,7 @@ type Command = (argv: string[]) => number | Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: async () => inspectCommand,
+  ops: async () => opsCommand,
   // Loaded on demand so `mc inspect` never pays for solver start-up.
   alloc: async () => (await import('./cli/alloc.js')).allocCommand,
 };
