@@ -150,6 +150,14 @@ describe('guards', () => {
     expect(r.diagnostics.map((d) => d.code)).toEqual(['MC2013']);
   });
 
+  it.each([
+    ['deep brackets', `model m { input x: bf16[${'('.repeat(20000)}1${')'.repeat(20000)}]\n output x }`, 'MC1009'],
+    ['a long run of signs', `x = ${'-'.repeat(50000)}1\nmodel m { input a: bf16[2]\n output a }`, 'MC1009'],
+    ['a 100,000-term sum', `x = ${'1+'.repeat(100000)}1\nmodel m { input a: bf16[2]\n output a }`, 'MC2013'],
+  ])('reports %s instead of overflowing the stack', (_, text, code) => {
+    expect(fromText(text).diagnostics.map((d) => d.code)).toEqual([code]);
+  });
+
   it('reports recursion once per call site', () => {
     expect(codes('block A(x) { return B(x) }\nblock B(x) { return A(x) }\nmodel m { input x: bf16[2]\n output y = A(x) }'))
       .toEqual(['MC2012']);

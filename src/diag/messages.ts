@@ -10,6 +10,7 @@ export const MESSAGES = {
   MC1006: 'Unterminated string.',
   MC1007: "Cannot read '{0}' ({1}).",
   MC1008: "'{0}' is used in a cycle: {1}.",
+  MC1009: 'Nesting is too deep here (more than {0} levels of brackets or signs).',
 
   MC2001: "Unknown name '{0}'.",
   MC2002: "Unknown op or block '{0}'.",

@@ -1,6 +1,6 @@
 // The front end's one entry point: text -> AST plus diagnostics. Never throws: Chevrotain's lexing
 // errors and recognition exceptions are converted to MC1xxx diagnostics at this boundary.
-import type { IRecognitionException } from 'chevrotain';
+import type { IRecognitionException, IToken } from 'chevrotain';
 import { diag, type Diagnostic } from '../diag/diagnostic.js';
 import type { SourceFile } from '../diag/source.js';
 import type { FileAst } from './ast.js';
@@ -25,12 +25,35 @@ export function parse(src: SourceFile): ParseResult {
     diagnostics.push(diag('MC1006', src.span(t.startOffset, t.startOffset + t.image.length)));
     return { ...t, image: `${t.image}"`, tokenType: Str, tokenTypeIdx: Str.tokenTypeIdx! };
   });
+  // The parser is recursive descent: bound the nesting before it can exhaust the stack.
+  const tooDeep = deepest(tokens);
+  if (tooDeep) {
+    const span = src.span(tooDeep.startOffset, tooDeep.startOffset + tooDeep.image.length);
+    return { diagnostics: [...diagnostics, diag('MC1009', span, MAX_NESTING)] };
+  }
   const parser = getParser();
   parser.input = tokens;
   const cst = parser.file();
   for (const e of parser.errors) diagnostics.push(recognitionDiagnostic(e, src));
   if (diagnostics.length > 0) return { diagnostics: dedupe(diagnostics) };
   return { ast: toAst(cst, src), diagnostics };
+}
+
+const MAX_NESTING = 256;
+const OPENERS = new Set(['(', '[', '{']);
+const CLOSERS = new Set([')', ']', '}']);
+
+/** The first token at which brackets plus a run of unary signs nest deeper than MAX_NESTING. */
+function deepest(tokens: readonly IToken[]): IToken | undefined {
+  let depth = 0;
+  let signs = 0;
+  for (const t of tokens) {
+    if (OPENERS.has(t.image)) depth++;
+    else if (CLOSERS.has(t.image)) depth = Math.max(0, depth - 1);
+    signs = t.image === '-' ? signs + 1 : 0;
+    if (depth + signs > MAX_NESTING) return t;
+  }
+  return undefined;
 }
 
 function recognitionDiagnostic(e: IRecognitionException, src: SourceFile): Diagnostic {
