@@ -2,19 +2,24 @@
 // forward FLOPs, and totals. Exit 0 ok, 1 diagnostics, 2 bad usage.
 import { parseArgs } from 'node:util';
 import { modelStats } from '../analysis/cost.js';
+import { printGraph } from '../ir/print.js';
 import { EXIT_OK, UsageError, bytes, frontEnd, groupDigits, si } from './common.js';
 
-export const INSPECT_USAGE = 'mc inspect FILE [--model NAME] [--set NAME=INT]... [--json]';
+export const INSPECT_USAGE = 'mc inspect FILE [--model NAME] [--set NAME=INT]... [--json | --ir]';
 
 export function inspectCommand(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { model: { type: 'string' }, set: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    options: { model: { type: 'string' }, set: { type: 'string', multiple: true }, json: { type: 'boolean' }, ir: { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${INSPECT_USAGE}`);
   const r = frontEnd(positionals[0], values.model, values.set);
   if (r.exit !== undefined || !r.graph) return r.exit ?? 1;
   const g = r.graph;
+  if (values.ir) {
+    process.stdout.write(printGraph(g, r.sources));
+    return EXIT_OK;
+  }
   const s = modelStats(g);
   if (values.json) {
     const out = {
