@@ -2,6 +2,7 @@
 // from disk), and fail loudly with formatted diagnostics when a spec does not elaborate.
 import { readFileSync } from 'node:fs';
 import { compileSpec, formatDiagnostics, type FrontEndResult } from '../src/driver/pipeline.js';
+import type { ElabOptions } from '../src/elab/elaborate.js';
 import type { Graph } from '../src/ir/types.js';
 import { verifyGraph } from '../src/ir/verify.js';
 
@@ -27,6 +28,6 @@ export function load(path: string, opts: { model?: string; set?: Record<string, 
 }
 
 /** Elaborates inline source text (no `use`). */
-export function fromText(text: string, opts: { model?: string; set?: Record<string, number> } = {}): FrontEndResult {
+export function fromText(text: string, opts: ElabOptions = {}): FrontEndResult {
   return compileSpec('test.mc', text, opts);
 }

@@ -1,6 +1,6 @@
 // The pure grammar: a Chevrotain CstParser with no embedded actions. Error recovery is on, so
 // one run reports every syntax error it can; toAst.ts only runs on an error-free CST.
-import { CstParser } from 'chevrotain';
+import { CstParser } from './chevrotain.js';
 import * as T from './tokens.js';
 
 class McParser extends CstParser {
