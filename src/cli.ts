@@ -12,7 +12,7 @@ const HELP = `mc: the model compiler
 usage:
   ${INSPECT_USAGE}
   mc ops [--markdown]            list the ops of the spec language
-  mc alloc FILE.csv --capacity N [--out FILE] [--time-limit S] [--solver NAME] [--verify]
+  mc alloc FILE.csv --capacity N [--out FILE] [--time-limit S] [--solver NAME] [--verify] [--minimize]
 `;
 
 type Command = (argv: string[]) => number | Promise<number>;

@@ -2,7 +2,7 @@
 // probe the lower bound, then bisect between the best proven-infeasible and best found peaks.
 // Every probe has its own slice of the deadline; the best layout found so far is always kept.
 import { conflictLists } from './conflicts.js';
-import { FitSearch, type Item } from './search.js';
+import { FitSearch, type FitResult, type Item } from './search.js';
 import { alignOf, conflicts, type Buffer } from './types.js';
 
 export interface MinimizeInput {
@@ -50,11 +50,22 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
   let pinnedTop = 0;
   for (const p of pinned) pinnedTop = Math.max(pinnedTop, (buffers[p].fixedOffset as number) + buffers[p].size);
 
+  // Canonical peaks are sums of sizes and alignment steps: probe only multiples of their gcd.
+  let g = 0;
+  for (const b of buffers) {
+    if (b.size > 0) g = gcd(g, b.size);
+    if (alignOf(b) > 1) g = gcd(g, alignOf(b));
+    if (b.fixedOffset) g = gcd(g, b.fixedOffset);
+  }
+  g = Math.max(1, g);
+  const up = (x: number) => Math.ceil(x / g) * g;
+  const down = (x: number) => Math.floor(x / g) * g;
+
   let best = [...inp.initial];
   let bestPeak = inp.initialPeak;
   let improved = false;
   const notes: string[] = [];
-  let provenLo = Math.max(inp.lowerBound, pinnedTop); // every cap below this is infeasible
+  let provenLo = up(Math.max(inp.lowerBound, pinnedTop)); // every cap below this is infeasible
   let softLo = provenLo;
   const toOffsets = (found: Float64Array): number[] => {
     const out = buffers.map((b) => (b.fixedOffset !== undefined ? b.fixedOffset : 0));
@@ -63,7 +74,16 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
   };
   const probe = (cap: number, budgetMs: number): 'found' | 'infeasible' | 'timeout' => {
     const deadline = Math.min(inp.deadline, performance.now() + budgetMs);
-    const r = fs.fit(cap, deadline);
+    let r: FitResult;
+    try {
+      r = fs.fit(cap, deadline);
+    } catch (e) {
+      // The search recurses once per placed buffer; a very deep instance can exhaust the JS stack.
+      // fit() resets its state on the next call, so this probe just counts as unfinished.
+      if (!(e instanceof RangeError)) throw e;
+      notes.push(`search cap ${cap}: stopped (${e.message})`);
+      return 'timeout';
+    }
     if (r.status === 'found' && r.offsets) {
       const offs = toOffsets(r.offsets);
       let peak = pinnedTop;
@@ -74,30 +94,38 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
         improved = true;
       }
     } else if (r.status === 'infeasible') {
-      provenLo = Math.max(provenLo, cap + 1);
+      // Around pinned obstacles the canonical enumeration is not known to be complete, so there an
+      // exhausted search only steers the bisection and proves nothing.
+      if (pinned.length === 0) provenLo = Math.max(provenLo, up(cap + 1));
+      else softLo = Math.max(softLo, up(cap + 1));
     }
     notes.push(`search cap ${cap}: ${r.status} (${r.nodes} nodes)`);
     return r.status;
   };
   const left = () => inp.deadline - performance.now();
 
-  if (inp.capacity !== undefined && bestPeak > inp.capacity && inp.capacity >= provenLo) {
-    probe(inp.capacity, left());
-    if (bestPeak > inp.capacity) softLo = Math.max(softLo, inp.capacity + 1);
+  if (inp.capacity !== undefined && bestPeak > inp.capacity && down(inp.capacity) >= provenLo) {
+    probe(down(inp.capacity), left());
+    if (bestPeak > inp.capacity) softLo = Math.max(softLo, up(inp.capacity + 1));
   }
   const fits = inp.capacity !== undefined && bestPeak <= inp.capacity;
   if (!(fits && inp.stopAtCapacity)) {
     // First the bound itself (the usual answer on real traces), then bisection.
     if (bestPeak > provenLo && left() > 0) {
       const r = probe(provenLo, left() / 3);
-      if (r === 'timeout') softLo = provenLo + 1;
+      if (r === 'timeout') softLo = provenLo + g;
     }
     while (bestPeak > Math.max(provenLo, softLo) && left() > 1) {
       const lo = Math.max(provenLo, softLo);
-      const mid = Math.floor((lo + bestPeak - 1) / 2);
+      const mid = Math.max(lo, down((lo + bestPeak - g) / 2));
       const r = probe(mid, left() / 2);
-      if (r === 'timeout') softLo = mid + 1;
+      if (r === 'timeout') softLo = mid + g;
     }
   }
   return { offsets: best, peak: bestPeak, optimal: bestPeak <= provenLo, improved, notes };
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
 }

@@ -57,6 +57,8 @@ export class FitSearch {
   private readonly off: Float64Array;
   private readonly sol: Float64Array;
   private readonly minOff: Float64Array;
+  /** Scratch: effective offsets computed by the current node (read before it recurses). */
+  private readonly eff: Float64Array;
   private readonly pre: Int32Array;
   private readonly floor: Float64Array;
   /** Lowest min offset among each section's unplaced buffers (Infinity when none). */
@@ -66,6 +68,8 @@ export class FitSearch {
   private readonly stamp: Int32Array;
   private gen = 0;
   private heuristic = HEURISTICS[0];
+  /** Set by place(): false when section inference already failed (the caller must still undo). */
+  private placedOk = true;
   private affected: Int32Array;
   // Undo log: kind 0 restores minOff[idx], 1 floor[idx], 2 secMin[idx].
   private uKind = new Uint8Array(1 << 16);
@@ -85,6 +89,7 @@ export class FitSearch {
     this.off = new Float64Array(n).fill(-1);
     this.sol = new Float64Array(n);
     this.minOff = new Float64Array(n);
+    this.eff = new Float64Array(n);
     this.pre = new Int32Array(n);
     this.floor = new Float64Array(S);
     this.secMin = new Float64Array(S);
@@ -175,71 +180,86 @@ export class FitSearch {
     if (--this.nodesLeft < 0) return ABORTED;
     if ((++this.nodes & 255) === 0 && performance.now() > this.deadline) return TIMEOUT;
     const { off, size, pre } = this;
-    // Candidates: unplaced buffers at their lowest free offset; track the lowest top among them.
+    // Pass 1: every unplaced buffer's lowest free offset, and the lowest top among them.
+    const eff = this.eff;
     let minHeight = Infinity;
     let any = false;
+    for (const b of part.buffers) {
+      if (off[b] >= 0) continue;
+      any = true;
+      const o = (eff[b] = this.effOffset(b));
+      if (o + size[b] < minHeight) minHeight = o + size[b];
+    }
+    if (!any) return OK;
+    // Every unplaced buffer of a section goes at or above the chosen offset o (monotone floor), so
+    // o + (unplaced bytes of any section) <= cap; this one bound covers all untouched sections.
+    let maxTotal = 0;
+    for (let s = part.lo; s < part.hi; s++) if (this.total[s] > maxTotal) maxTotal = this.total[s];
+    const oMax = this.cap - maxTotal;
+    // Pass 2: candidates are canonical (o >= floor, ties by preorder) and not dominated
+    // (o < minHeight: else some unplaced buffer fits entirely below o, where nothing later can go).
     const cand: number[] = [];
     const candOff: number[] = [];
     for (const b of part.buffers) {
       if (off[b] >= 0) continue;
-      any = true;
-      const o = this.effOffset(b);
-      if (o + size[b] < minHeight) minHeight = o + size[b];
-      if (o < floorOff || (o === floorOff && pre[b] < lastPre)) continue; // not canonical
+      const o = eff[b];
+      if (o >= minHeight || o > oMax || o < floorOff || (o === floorOff && pre[b] < lastPre)) continue;
       cand.push(b);
       candOff.push(o);
     }
-    if (!any) return OK;
     const order = cand.map((_, i) => i);
     order.sort((x, y) => candOff[x] - candOff[y] || pre[cand[x]] - pre[cand[y]]);
     for (const k of order) {
       const b = cand[k];
       const o = candOff[k];
-      // Dominance: something unplaced fits entirely below o and nothing later can go there.
-      if (o >= minHeight) break;
-      if (o + size[b] > this.cap) continue;
       const mark = this.place(b, o);
       let code: Code = NOT_FOUND;
-      if (this.check(part, o)) code = this.decompose(part, b, o);
+      if (this.placedOk) {
+        // Recurse directly when nothing splits: one stack frame per placed buffer keeps deep
+        // instances within the JS stack.
+        const points = this.cut(b);
+        code = points.length === 0 ? this.search(part, o, pre[b]) : this.solveSplit(part, points);
+        this.uncut(b);
+      }
       this.undo(mark, b);
       if (code !== NOT_FOUND) return code;
     }
     return NOT_FOUND;
   }
 
-  /** Section inference: each section's floor (at least the current offset) + unplaced bytes <= cap. */
-  private check(part: Part, o: number): boolean {
-    const { floor, total, cap } = this;
-    for (let s = part.lo; s < part.hi; s++) {
-      const f = floor[s] > o ? floor[s] : o;
-      if (f + total[s] > cap) return false;
-    }
-    return true;
-  }
-
-  private decompose(part: Part, b: number, o: number): Code {
+  /** Drops b from the cut counts; returns the section boundaries no unplaced buffer crosses now. */
+  private cut(b: number): number[] {
     const { secLo, secHi } = this.sw;
     const cuts = this.cuts;
     const points: number[] = [];
     for (let s = secLo[b]; s + 1 < secHi[b]; s++) if (--cuts[s] === 0) points.push(s + 1);
-    let code: Code;
-    if (points.length === 0) {
-      code = this.search(part, o, this.pre[b]);
-    } else {
-      code = OK;
-      const bounds = [part.lo, ...points, part.hi];
-      for (let c = 1; c < bounds.length && code === OK; c++) {
-        const lo = bounds[c - 1];
-        const hi = bounds[c];
-        const sub: number[] = [];
-        for (const x of part.buffers) if (this.off[x] < 0 && secHi[x] > lo && secLo[x] < hi) sub.push(x);
-        if (sub.length > 0) code = this.subSolve({ buffers: Int32Array.from(sub), lo, hi }, this.heuristic);
-      }
+    return points;
+  }
+
+  private uncut(b: number): void {
+    const { secLo, secHi } = this.sw;
+    for (let s = secLo[b]; s + 1 < secHi[b]; s++) this.cuts[s]++;
+  }
+
+  /** Dynamic decomposition: the pieces between cut points share no unplaced buffer; solve each. */
+  private solveSplit(part: Part, points: number[]): Code {
+    const { secLo, secHi } = this.sw;
+    let code: Code = OK;
+    const bounds = [part.lo, ...points, part.hi];
+    for (let c = 1; c < bounds.length && code === OK; c++) {
+      const lo = bounds[c - 1];
+      const hi = bounds[c];
+      const sub: number[] = [];
+      for (const x of part.buffers) if (this.off[x] < 0 && secHi[x] > lo && secLo[x] < hi) sub.push(x);
+      if (sub.length > 0) code = this.subSolve({ buffers: Int32Array.from(sub), lo, hi }, this.heuristic);
     }
-    for (let s = secLo[b]; s + 1 < secHi[b]; s++) cuts[s]++;
     return code;
   }
 
+  /**
+   * Places b at o and propagates: neighbours' min offsets, section floors (to b's top, or to the
+   * lowest min offset of their unplaced buffers) and unplaced totals. Every change is logged.
+   */
   private place(b: number, o: number): number {
     const mark = this.uTop;
     const { off, minOff, size, align, floor, total, stamp, affected, secMin } = this;
@@ -284,8 +304,14 @@ export class FitSearch {
       if (m !== Infinity && floor[s] < m) {
         this.log(1, s, floor[s]);
         floor[s] = m;
+        // Section inference on the raised floor; untouched sections are covered by oMax.
+        if (m + total[s] > this.cap) {
+          this.placedOk = false;
+          return mark;
+        }
       }
     }
+    this.placedOk = true;
     return mark;
   }
 
