@@ -17,7 +17,7 @@ const { values } = parseArgs({
 const repeat = Math.max(1, Number(values.repeat));
 const limit = Number(values.limit);
 const CAP = 1048576;
-const dir = new URL('../../shared/bench/minimalloc/challenging/', import.meta.url);
+const dir = new URL('../bench/minimalloc/challenging/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.csv')).sort();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const pct = (lb, peak) => `${((100 * lb) / peak).toFixed(1)}%`;

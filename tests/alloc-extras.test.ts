@@ -87,7 +87,7 @@ describe('bi-level allocation', () => {
 
 describe('mc alloc', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mc-alloc-'));
-  const example = new URL('../../shared/bench/minimalloc/examples/input.12.csv', import.meta.url).pathname;
+  const example = new URL('../bench/minimalloc/examples/input.12.csv', import.meta.url).pathname;
   async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';

@@ -4,7 +4,7 @@ import { allocate, greedy, lowerBound, parseCsv, verify, writeCsv, CsvError } fr
 import type { Buffer } from '../src/alloc/index.js';
 import { randomTrace } from '../src/alloc/random.js';
 
-const BENCH = new URL('../../shared/bench/minimalloc/', import.meta.url);
+const BENCH = new URL('../bench/minimalloc/', import.meta.url);
 const read = (rel: string) => readFileSync(new URL(rel, BENCH), 'utf8');
 
 describe('minimalloc example (5 buffers, capacity 12)', () => {
