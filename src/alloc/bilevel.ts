@@ -8,7 +8,7 @@ import { allocate } from './allocate.js';
 import { greedy } from './greedy.js';
 import { lowerBound } from './lowerBound.js';
 import { verify } from './verify.js';
-import { alignOf, type AllocOptions, type Buffer, type Solution } from './types.js';
+import { gcd, alignOf, type AllocOptions, type Buffer, type Solution } from './types.js';
 
 export interface LayerGroup {
   readonly id: string;
@@ -124,10 +124,6 @@ function signature(bufs: ReadonlyArray<Buffer>): string {
   return bufs.map((b) => `${b.size}@${b.start - t0}-${b.end - t0}/${alignOf(b)}`).join(',');
 }
 
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
 
 function lcm(a: number, b: number): number {
   return (a / gcd(a, b)) * b;

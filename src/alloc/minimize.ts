@@ -3,7 +3,7 @@
 // Every probe has its own slice of the deadline; the best layout found so far is always kept.
 import { conflictLists } from './conflicts.js';
 import { FitSearch, type FitResult, type Item } from './search.js';
-import { alignOf, conflicts, type Buffer } from './types.js';
+import { offsetGrain, alignOf, conflicts, type Buffer } from './types.js';
 
 export interface MinimizeInput {
   readonly buffers: ReadonlyArray<Buffer>;
@@ -51,13 +51,7 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
   for (const p of pinned) pinnedTop = Math.max(pinnedTop, (buffers[p].fixedOffset as number) + buffers[p].size);
 
   // Canonical peaks are sums of sizes and alignment steps: probe only multiples of their gcd.
-  let g = 0;
-  for (const b of buffers) {
-    if (b.size > 0) g = gcd(g, b.size);
-    if (alignOf(b) > 1) g = gcd(g, alignOf(b));
-    if (b.fixedOffset) g = gcd(g, b.fixedOffset);
-  }
-  g = Math.max(1, g);
+  const g = offsetGrain(buffers);
   const up = (x: number) => Math.ceil(x / g) * g;
   const down = (x: number) => Math.floor(x / g) * g;
 
@@ -125,7 +119,3 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
   return { offsets: best, peak: bestPeak, optimal: bestPeak <= provenLo, improved, notes };
 }
 
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}

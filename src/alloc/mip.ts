@@ -5,7 +5,7 @@
 import GLPK from 'glpk.js/node';
 import highsModule from 'highs';
 import { conflictLists } from './conflicts.js';
-import { alignOf, type Buffer } from './types.js';
+import { offsetGrain, gcd, alignOf, type Buffer } from './types.js';
 import { verify } from './verify.js';
 
 /** auto runs the MIP only when the instance has at most this many overlapping pairs. */
@@ -88,19 +88,9 @@ export async function mipSolve(buffers: ReadonlyArray<Buffer>, inp: MipInput): P
   return { offsets, peak, optimal: status === 'Optimal', note };
 }
 
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
 
 function buildModel(buffers: ReadonlyArray<Buffer>, inp: MipInput): Model {
-  let g = 0;
-  for (const b of buffers) {
-    if (b.size > 0) g = gcd(g, b.size);
-    if (alignOf(b) > 1) g = gcd(g, alignOf(b));
-    if (b.fixedOffset) g = gcd(g, b.fixedOffset);
-  }
-  g = Math.max(1, g);
+  const g = offsetGrain(buffers);
   const vars: number[] = [];
   const coef: number[] = [];
   const pos = new Map<number, number>();

@@ -60,6 +60,22 @@ export function alignOf(b: Buffer): number {
   return b.align && b.align > 1 ? b.align : 1;
 }
 
+export function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** The gcd of every size, alignment and pinned offset: canonical offsets and peaks are its multiples. */
+export function offsetGrain(buffers: ReadonlyArray<Buffer>): number {
+  let g = 0;
+  for (const b of buffers) {
+    if (b.size > 0) g = gcd(g, b.size);
+    if (alignOf(b) > 1) g = gcd(g, alignOf(b));
+    if (b.fixedOffset) g = gcd(g, b.fixedOffset);
+  }
+  return Math.max(1, g);
+}
+
 export function alignUp(x: number, a: number): number {
   if (a <= 1) return x;
   const r = x % a;
