@@ -11,6 +11,9 @@ const HELP = `mc: the model compiler
 
 usage:
   ${INSPECT_USAGE}
+  mc plan FILE --hw NAME --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3]
+          [--mode train|infer] [--strategy none|full-recompute|selective|memo|auto]
+          [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json]
   mc ops [--markdown]            list the ops of the spec language
   mc alloc FILE.csv --capacity N [--out FILE] [--time-limit S] [--solver NAME] [--verify] [--minimize]
 `;
@@ -22,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   ops: async () => opsCommand,
   // Loaded on demand so `mc inspect` never pays for solver start-up.
   alloc: async () => (await import('./cli/alloc.js')).allocCommand,
+  plan: async () => (await import('./cli/plan.js')).planCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,108 @@
+// `mc plan FILE --hw NAME|file.yaml --gpus N [--tp N [--sp]] [--ulysses N] [--cp N] [--dp N]
+// [--zero 0-3] [--mode train|infer] [--strategy auto|none|full-recompute|selective|memo]
+// [--offload-weights] [--cfg] [--calibration file.yaml] [--set k=v]... [--model M] [--json]`.
+// Exit 0 with a plan that fits; 1 when nothing fits (one message naming the smallest change that
+// fits), or on spec diagnostics; 2 on bad usage or a bad hardware profile.
+import { parseArgs } from 'node:util';
+import type { Graph } from '../ir/types.js';
+import { ProfileError, loadProfile } from '../hw/profile.js';
+import { planJson, planText } from '../plan/format.js';
+import { planInference } from '../plan/infer.js';
+import { planTraining, suggestChange } from '../plan/plan.js';
+import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
+import { EXIT_DIAGNOSTICS, EXIT_OK, UsageError, frontEnd, parseSets } from './common.js';
+
+export const PLAN_USAGE =
+  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json]';
+
+function int(v: string | undefined, name: string, def: number, min = 1): number {
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} expects an integer >= ${min}, got '${v}'`);
+  return Number(v);
+}
+
+export async function planCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      hw: { type: 'string' }, gpus: { type: 'string' }, tp: { type: 'string' }, sp: { type: 'boolean' },
+      ulysses: { type: 'string' }, cp: { type: 'string' }, dp: { type: 'string' }, zero: { type: 'string' },
+      mode: { type: 'string' }, strategy: { type: 'string' }, 'offload-weights': { type: 'boolean' }, cfg: { type: 'boolean' },
+      calibration: { type: 'string' }, set: { type: 'string', multiple: true }, model: { type: 'string' }, json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${PLAN_USAGE}`);
+  if (!values.hw) throw new UsageError(`--hw is required (a800, a100-80g, h100-sxm, h200 or a .yaml profile): ${PLAN_USAGE}`);
+  const mode = values.mode ?? 'train';
+  if (mode !== 'train' && mode !== 'infer') throw new UsageError(`--mode expects train or infer, got '${mode}'`);
+  const strategy = (values.strategy ?? 'auto') as Strategy | 'auto';
+  if (strategy !== 'auto' && !STRATEGIES.includes(strategy)) throw new UsageError(`--strategy expects auto, ${STRATEGIES.join(', ')}; got '${strategy}'`);
+  if (values.cfg && mode !== 'infer') throw new UsageError('--cfg applies to --mode infer');
+  if (values['offload-weights'] && mode !== 'infer') throw new UsageError('--offload-weights applies to --mode infer');
+  const tp = int(values.tp, 'tp', 1), ulysses = int(values.ulysses, 'ulysses', 1), cp = int(values.cp, 'cp', 1);
+  const zero = int(values.zero, 'zero', 0, 0);
+  if (zero > 3) throw new UsageError(`--zero expects 0, 1, 2 or 3, got ${zero}`);
+  const inner = tp * ulysses * cp;
+  const gpus = int(values.gpus, 'gpus', values.dp ? inner * int(values.dp, 'dp', 1) : inner);
+  const dp = int(values.dp, 'dp', Math.max(1, Math.floor(gpus / inner)));
+  if (tp * ulysses * cp * dp !== gpus)
+    throw new UsageError(`--gpus ${gpus} must equal tp x ulysses x cp x dp = ${tp} x ${ulysses} x ${cp} x ${dp}`);
+  // Megatron sequence parallelism rides on tensor parallelism; default it on with --tp > 1.
+  const par: Parallel = { tp, sp: tp > 1 ? values.sp ?? true : false, ulysses, cp, dp, zero: zero as Parallel['zero'] };
+
+  let hw;
+  try {
+    hw = loadProfile(values.hw, values.calibration);
+  } catch (e) {
+    if (e instanceof ProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const userSets = parseSets(values.set);
+  const path = positionals[0];
+  const load = (extra: Record<string, number>): { graph?: Graph; exit?: number } => {
+    const sets = { ...userSets, ...extra };
+    return frontEnd(path, values.model, Object.entries(sets).map(([k, v]) => `${k}=${v}`));
+  };
+  let r = load({});
+  if (r.exit !== undefined || !r.graph) return r.exit ?? EXIT_DIAGNOSTICS;
+  let g = r.graph;
+  if (values.cfg) {
+    // Classifier-free guidance runs the conditional and unconditional passes as one batch of 2b.
+    if (g.dims.batch === undefined) throw new UsageError('--cfg needs a `dim batch` in the spec to double');
+    r = load({ batch: 2 * g.dims.batch });
+    if (r.exit !== undefined || !r.graph) return r.exit ?? EXIT_DIAGNOSTICS;
+    g = r.graph;
+  }
+
+  const plan = mode === 'infer' ? planInference(g, hw, par, values['offload-weights'] ?? false) : planTraining(g, hw, par, strategy);
+  if ('error' in plan) throw new UsageError(plan.error);
+  if (values.json) process.stdout.write(JSON.stringify(planJson(plan), null, 2) + '\n');
+  else process.stdout.write(planText(plan, g.model));
+  const fits = plan.mode === 'infer' ? plan.fits : plan.plan.fits;
+  if (fits) return EXIT_OK;
+
+  // Nothing fits: name the smallest change that does.
+  const fitsWith = (g2: Graph, p2: Parallel): boolean => {
+    const q = mode === 'infer' ? planInference(g2, hw, p2, values['offload-weights'] ?? false) : planTraining(g2, hw, p2, strategy);
+    return !('error' in q) && (q.mode === 'infer' ? q.fits : q.plan.fits);
+  };
+  const silentLoad = (extra: Record<string, number>): Graph | undefined => {
+    const write = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write; // candidates that do not elaborate are skipped
+    try {
+      return load(extra).graph;
+    } catch {
+      return undefined;
+    } finally {
+      process.stderr.write = write;
+    }
+  };
+  const change = suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
+  const what = mode === 'infer' ? 'inference' : strategy === 'auto' ? 'any strategy' : `strategy ${strategy}`;
+  const peak = plan.mode === 'infer' ? plan.peakBytes : plan.plan.peakBytes;
+  process.stderr.write(
+    `mc plan: error: ${g.model} does not fit on ${gpus} x ${hw.name} with ${what} (needs ${(peak / 2 ** 30).toFixed(1)} GiB of ${(plan.capacityBytes / 2 ** 30).toFixed(1)} GiB per GPU)` +
+      `${change ? `; smallest change that fits: ${change}` : '; no single change tried (more GPUs, a parallel degree, a shorter sequence) fits'}\n`,
+  );
+  return EXIT_DIAGNOSTICS;
+}

@@ -1,0 +1,84 @@
+// Human and JSON output of a plan. JSON keys are the ones `mc plan --json` promises (issue 3);
+// the human form is a summary table (fits, peak per GPU by category, step time, MFU, alpha) and
+// a per-layer table. Output is deterministic: no timestamps, no absolute paths.
+import type { InferencePlan } from './infer.js';
+import type { TrainingPlan } from './plan.js';
+import type { Breakdown, LayerRow } from './types.js';
+
+const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+const sec = (s: number): string => (s >= 100 ? s.toFixed(1) : s >= 1 ? s.toFixed(3) : s.toFixed(4));
+export const ATTENTION_CONVENTION = 'attention FLOPs as the IR counts them: causal = half the square (FlashAttention convention)';
+
+function layerJson(l: LayerRow): object {
+  return {
+    name: l.name, kind: l.kind, action: l.action, skeletalBytes: l.skeletalBytes, forwardTimeSec: l.forwardTimeSec,
+    backwardTimeSec: l.backwardTimeSec, attentionTimeSec: l.attentionTimeSec, offloadTimeSec: l.offloadTimeSec,
+    alpha: l.alpha, offloadBytes: l.offloadBytes, exposedCopySec: l.exposedCopySec, hidden: l.hidden,
+  };
+}
+
+export function planJson(p: TrainingPlan | InferencePlan): object {
+  const par = p.parallel;
+  const common = {
+    mode: p.mode, hardware: p.hardware, gpus: p.gpus,
+    parallel: { tp: par.tp, sp: par.sp, ulysses: par.ulysses, cp: par.cp, dp: par.dp, zero: par.zero },
+    capacityBytes: p.capacityBytes, modelFlops: p.modelFlops, mfu: p.mfu, mfuFullSquare: p.mfuFullSquare,
+    mfuConvention: ATTENTION_CONVENTION, tokensPerSec: p.tokensPerSec, params: p.params,
+  };
+  if (p.mode === 'infer')
+    return {
+      ...common, fits: p.fits, peakBytes: p.peakBytes, breakdown: p.breakdown, stepTimeSec: p.stepTimeSec,
+      strategy: p.offloadWeights ? 'offload-weights' : 'resident', alpha: null, cpuBytesPerNode: p.offloadWeights ? p.breakdown.weights : 0,
+      exposedCopySec: p.exposedCopySec, schedule: p.schedule, layers: p.layers.map(layerJson),
+    };
+  const c = p.plan;
+  return {
+    ...common, fits: c.fits, peakBytes: c.peakBytes, breakdown: c.breakdown, stepTimeSec: c.stepTimeSec,
+    strategy: c.strategy, requested: p.requested, alpha: c.alpha, cpuBytesPerNode: c.cpuBytesPerNode,
+    recomputeSec: c.recomputeSec, exposedCopySec: c.exposedCopySec, exposedCommSec: c.exposedCommSec, notes: c.notes,
+    candidates: p.candidates.map((x) => ({ strategy: x.strategy, fits: x.fits, peakBytes: x.peakBytes, stepTimeSec: x.stepTimeSec })),
+    schedule: c.schedule, layers: c.layers.map(layerJson),
+  };
+}
+
+function table(head: string[], rows: string[][], leftCols: number): string[] {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => r.map((c, i) => (i >= leftCols ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
+}
+
+function breakdownLines(b: Breakdown): string[] {
+  return Object.entries(b).filter(([, v]) => v > 0).map(([k, v]) => `  ${k.padEnd(12)} ${gib(v)}`);
+}
+
+export function planText(p: TrainingPlan | InferencePlan, model: string): string {
+  const par = p.parallel;
+  const layout = `tp ${par.tp}${par.sp ? ' (+sp)' : ''}, ulysses ${par.ulysses}, cp ${par.cp}, dp ${par.dp}, zero ${par.zero}`;
+  const fits = p.mode === 'infer' ? p.fits : p.plan.fits;
+  const peak = p.mode === 'infer' ? p.peakBytes : p.plan.peakBytes;
+  const step = p.mode === 'infer' ? p.stepTimeSec : p.plan.stepTimeSec;
+  const out = [
+    `plan ${model}: ${p.mode === 'infer' ? 'inference' : 'training'} on ${p.gpus} x ${p.hardware} (${layout})`,
+    `strategy     ${p.mode === 'infer' ? (p.offloadWeights ? 'weights streamed from host' : 'weights resident') : `${p.plan.strategy}${p.requested === 'auto' ? ' (auto: fastest that fits)' : ''}`}`,
+    `fits         ${fits ? 'yes' : 'NO'}: peak ${gib(peak)} of ${gib(p.capacityBytes)} per GPU`,
+    ...breakdownLines(p.mode === 'infer' ? p.breakdown : p.plan.breakdown),
+    `step time    ${sec(step)} s   (${Math.round(p.tokensPerSec).toLocaleString('en-US')} tokens/s)`,
+    `MFU          ${(100 * p.mfu).toFixed(1)}% (${ATTENTION_CONVENTION}); full-square attention: ${(100 * p.mfuFullSquare).toFixed(1)}%`,
+  ];
+  if (p.mode === 'train') {
+    const c = p.plan;
+    if (c.alpha) out.push(`alpha        ${Object.entries(c.alpha).map(([k, a]) => `${k} ${a.toFixed(3)}`).join(', ')}`);
+    out.push(`host memory  ${gib(c.cpuBytesPerNode)} per node${c.cpuFits ? '' : ' (does NOT fit)'}; recompute ${sec(c.recomputeSec)} s, exposed copies ${sec(c.exposedCopySec)} s, exposed DP comm ${sec(c.exposedCommSec)} s`);
+    for (const n of c.notes) out.push(`note         ${n}`);
+    if (p.candidates.length > 1)
+      out.push(`candidates   ${p.candidates.map((x) => `${x.strategy} ${x.fits ? 'fits' : 'no fit'} ${gib(x.peakBytes)} ${sec(x.stepTimeSec)} s`).join('; ')}`);
+  }
+  out.push('');
+  const layers = p.mode === 'infer' ? p.layers : p.plan.layers;
+  const rows = layers.map((l) => [
+    l.name, l.kind, l.action, gib(l.skeletalBytes), sec(l.forwardTimeSec), sec(l.attentionTimeSec), sec(l.offloadTimeSec),
+    l.alpha === null ? '-' : l.alpha.toFixed(3), l.hidden === null ? '-' : l.hidden ? 'hidden' : `exposed ${sec(l.exposedCopySec)}`,
+  ]);
+  out.push(...table(['layer', 'kind', 'action', 'skeletal', 'fwd s', 'attn s', 'offload s', 'alpha', 'copies'], rows, 3));
+  return out.join('\n') + '\n';
+}
