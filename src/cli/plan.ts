@@ -1,11 +1,14 @@
 // `mc plan FILE --hw NAME|file.yaml --gpus N [--tp N [--sp]] [--ulysses N] [--cp N] [--dp N]
 // [--zero 0-3] [--mode train|infer] [--strategy auto|none|full-recompute|selective|memo]
-// [--offload-weights] [--cfg] [--calibration file.yaml] [--set k=v]... [--model M] [--json]`.
+// [--offload-weights] [--cfg] [--calibration file.yaml] [--set k=v]... [--model M] [--json]
+// [--alloc greedy|mip|search|auto] [--verify]`. The plan's request trace is laid out in one arena
+// per GPU (src/plan/arena.ts); a plan fits only when that arena fits too.
 // Exit 0 with a plan that fits; 1 when nothing fits (one message naming the smallest change that
 // fits), or on spec diagnostics; 2 on bad usage or a bad hardware profile.
 import { parseArgs } from 'node:util';
 import type { Graph } from '../ir/types.js';
 import { ProfileError, loadProfile } from '../hw/profile.js';
+import { ALLOC_CHOICES, type AllocChoice, planArena } from '../plan/arena.js';
 import { planJson, planText } from '../plan/format.js';
 import { planInference } from '../plan/infer.js';
 import { planTraining, suggestChange } from '../plan/plan.js';
@@ -13,7 +16,7 @@ import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, UsageError, frontEnd, parseSets } from './common.js';
 
 export const PLAN_USAGE =
-  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json]';
+  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify]';
 
 function int(v: string | undefined, name: string, def: number, min = 1): number {
   if (v === undefined) return def;
@@ -29,6 +32,7 @@ export async function planCommand(argv: string[]): Promise<number> {
       ulysses: { type: 'string' }, cp: { type: 'string' }, dp: { type: 'string' }, zero: { type: 'string' },
       mode: { type: 'string' }, strategy: { type: 'string' }, 'offload-weights': { type: 'boolean' }, cfg: { type: 'boolean' },
       calibration: { type: 'string' }, set: { type: 'string', multiple: true }, model: { type: 'string' }, json: { type: 'boolean' },
+      alloc: { type: 'string' }, verify: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${PLAN_USAGE}`);
@@ -36,6 +40,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   const mode = values.mode ?? 'train';
   if (mode !== 'train' && mode !== 'infer') throw new UsageError(`--mode expects train or infer, got '${mode}'`);
   const strategy = (values.strategy ?? 'auto') as Strategy | 'auto';
+  const alloc = (values.alloc ?? 'auto') as AllocChoice;
+  if (!ALLOC_CHOICES.includes(alloc)) throw new UsageError(`--alloc expects ${ALLOC_CHOICES.join(', ')}; got '${alloc}'`);
   if (strategy !== 'auto' && !STRATEGIES.includes(strategy)) throw new UsageError(`--strategy expects auto, ${STRATEGIES.join(', ')}; got '${strategy}'`);
   if (values.cfg && mode !== 'infer') throw new UsageError('--cfg applies to --mode infer');
   if (values['offload-weights'] && mode !== 'infer') throw new UsageError('--offload-weights applies to --mode infer');
@@ -76,9 +82,14 @@ export async function planCommand(argv: string[]): Promise<number> {
 
   const plan = mode === 'infer' ? planInference(g, hw, par, values['offload-weights'] ?? false) : planTraining(g, hw, par, strategy);
   if ('error' in plan) throw new UsageError(plan.error);
-  if (values.json) process.stdout.write(JSON.stringify(planJson(plan), null, 2) + '\n');
-  else process.stdout.write(planText(plan, g.model));
-  const fits = plan.mode === 'infer' ? plan.fits : plan.plan.fits;
+  const arena = await planArena(plan, { solver: alloc, verify: values.verify ?? false });
+  if (values.json) process.stdout.write(JSON.stringify(planJson(plan, arena), null, 2) + '\n');
+  else process.stdout.write(planText(plan, g.model, arena));
+  if (arena.violations && arena.violations.length > 0) {
+    process.stderr.write(`mc plan: error: the memory layout failed verification: ${arena.violations[0]}\n`);
+    return EXIT_DIAGNOSTICS;
+  }
+  const fits = (plan.mode === 'infer' ? plan.fits : plan.plan.fits) && arena.arenaBytes <= plan.capacityBytes;
   if (fits) return EXIT_OK;
 
   // Nothing fits: name the smallest change that does.
@@ -99,7 +110,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   };
   const change = suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
   const what = mode === 'infer' ? 'inference' : strategy === 'auto' ? 'any strategy' : `strategy ${strategy}`;
-  const peak = plan.mode === 'infer' ? plan.peakBytes : plan.plan.peakBytes;
+  const peak = Math.max(arena.arenaBytes, plan.mode === 'infer' ? plan.peakBytes : plan.plan.peakBytes);
   process.stderr.write(
     `mc plan: error: ${g.model} does not fit on ${gpus} x ${hw.name} with ${what} (needs ${(peak / 2 ** 30).toFixed(1)} GiB of ${(plan.capacityBytes / 2 ** 30).toFixed(1)} GiB per GPU)` +
       `${change ? `; smallest change that fits: ${change}` : '; no single change tried (more GPUs, a parallel degree, a shorter sequence) fits'}\n`,

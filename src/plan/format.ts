@@ -1,6 +1,7 @@
 // Human and JSON output of a plan. JSON keys are the ones `mc plan --json` promises (issue 3);
 // the human form is a summary table (fits, peak per GPU by category, step time, MFU, alpha) and
 // a per-layer table. Output is deterministic: no timestamps, no absolute paths.
+import type { ArenaReport } from './arena.js';
 import type { InferencePlan } from './infer.js';
 import type { TrainingPlan } from './plan.js';
 import type { Breakdown, LayerRow } from './types.js';
@@ -17,8 +18,19 @@ function layerJson(l: LayerRow): object {
   };
 }
 
-export function planJson(p: TrainingPlan | InferencePlan): object {
+/** The arena keys of `--json`; allocSeconds is the one non-deterministic value. */
+function arenaJson(a: ArenaReport): object {
+  return {
+    arenaBytes: a.arenaBytes, lowerBoundBytes: a.lowerBoundBytes, fragmentation: a.fragmentation,
+    cachingAllocatorBytes: a.cachingAllocatorBytes, allocSolver: a.allocSolver, allocSeconds: a.allocSeconds,
+    allocOptimal: a.optimal, allocVerified: a.violations === null ? null : a.violations.length === 0,
+    arenaExceedsPeak: a.exceeds, buffers: a.buffers,
+  };
+}
+
+export function planJson(p: TrainingPlan | InferencePlan, arena?: ArenaReport): object {
   const par = p.parallel;
+  const arenaFits = !arena || arena.arenaBytes <= p.capacityBytes;
   const common = {
     mode: p.mode, hardware: p.hardware, gpus: p.gpus,
     parallel: { tp: par.tp, sp: par.sp, ulysses: par.ulysses, cp: par.cp, dp: par.dp, zero: par.zero },
@@ -27,17 +39,17 @@ export function planJson(p: TrainingPlan | InferencePlan): object {
   };
   if (p.mode === 'infer')
     return {
-      ...common, fits: p.fits, peakBytes: p.peakBytes, breakdown: p.breakdown, stepTimeSec: p.stepTimeSec,
+      ...common, fits: p.fits && arenaFits, peakBytes: p.peakBytes, breakdown: p.breakdown, stepTimeSec: p.stepTimeSec,
       strategy: p.offloadWeights ? 'offload-weights' : 'resident', alpha: null, cpuBytesPerNode: p.offloadWeights ? p.breakdown.weights : 0,
-      exposedCopySec: p.exposedCopySec, schedule: p.schedule, layers: p.layers.map(layerJson),
+      exposedCopySec: p.exposedCopySec, schedule: p.schedule, layers: p.layers.map(layerJson), ...(arena ? arenaJson(arena) : {}),
     };
   const c = p.plan;
   return {
-    ...common, fits: c.fits, peakBytes: c.peakBytes, breakdown: c.breakdown, stepTimeSec: c.stepTimeSec,
+    ...common, fits: c.fits && arenaFits, peakBytes: c.peakBytes, breakdown: c.breakdown, stepTimeSec: c.stepTimeSec,
     strategy: c.strategy, requested: p.requested, alpha: c.alpha, cpuBytesPerNode: c.cpuBytesPerNode,
     recomputeSec: c.recomputeSec, exposedCopySec: c.exposedCopySec, exposedCommSec: c.exposedCommSec, notes: c.notes,
     candidates: p.candidates.map((x) => ({ strategy: x.strategy, fits: x.fits, peakBytes: x.peakBytes, stepTimeSec: x.stepTimeSec })),
-    schedule: c.schedule, layers: c.layers.map(layerJson),
+    schedule: c.schedule, layers: c.layers.map(layerJson), ...(arena ? arenaJson(arena) : {}),
   };
 }
 
@@ -51,10 +63,21 @@ function breakdownLines(b: Breakdown): string[] {
   return Object.entries(b).filter(([, v]) => v > 0).map(([k, v]) => `  ${k.padEnd(12)} ${gib(v)}`);
 }
 
-export function planText(p: TrainingPlan | InferencePlan, model: string): string {
+/** Two summary lines for the arena, and one explaining an arena above the analytic peak. */
+function arenaLines(a: ArenaReport): string[] {
+  const check = a.violations === null ? '' : a.violations.length === 0 ? '; verified' : `; FAILED verification (${a.violations.length}): ${a.violations[0]}`;
+  const out = [
+    `arena        ${gib(a.arenaBytes)} (${a.arenaBytes} B): lower bound ${gib(a.lowerBoundBytes)}, fragmentation ${(100 * a.fragmentation).toFixed(2)}%; caching allocator ${gib(a.cachingAllocatorBytes)} reserved`,
+    `allocator    ${a.allocSolver}, ${a.allocSeconds.toFixed(2)} s: ${a.buffers.length} buffers over ${a.steps} steps, ${a.blocks} layer blocks from ${a.level1Solved} level-1 solves${check}`,
+  ];
+  if (a.exceeds) out.push(`note         ${a.exceeds}`);
+  return out;
+}
+
+export function planText(p: TrainingPlan | InferencePlan, model: string, arena?: ArenaReport): string {
   const par = p.parallel;
   const layout = `tp ${par.tp}${par.sp ? ' (+sp)' : ''}, ulysses ${par.ulysses}, cp ${par.cp}, dp ${par.dp}, zero ${par.zero}`;
-  const fits = p.mode === 'infer' ? p.fits : p.plan.fits;
+  const fits = (p.mode === 'infer' ? p.fits : p.plan.fits) && (!arena || arena.arenaBytes <= p.capacityBytes);
   const peak = p.mode === 'infer' ? p.peakBytes : p.plan.peakBytes;
   const step = p.mode === 'infer' ? p.stepTimeSec : p.plan.stepTimeSec;
   const out = [
@@ -62,6 +85,7 @@ export function planText(p: TrainingPlan | InferencePlan, model: string): string
     `strategy     ${p.mode === 'infer' ? (p.offloadWeights ? 'weights streamed from host' : 'weights resident') : `${p.plan.strategy}${p.requested === 'auto' ? ' (auto: fastest that fits)' : ''}`}`,
     `fits         ${fits ? 'yes' : 'NO'}: peak ${gib(peak)} of ${gib(p.capacityBytes)} per GPU`,
     ...breakdownLines(p.mode === 'infer' ? p.breakdown : p.plan.breakdown),
+    ...(arena ? arenaLines(arena) : []),
     `step time    ${sec(step)} s   (${Math.round(p.tokensPerSec).toLocaleString('en-US')} tokens/s)`,
     `MFU          ${(100 * p.mfu).toFixed(1)}% (${ATTENTION_CONVENTION}); full-square attention: ${(100 * p.mfuFullSquare).toFixed(1)}%`,
   ];

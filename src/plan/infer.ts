@@ -7,7 +7,7 @@
 import { OPS } from '../ops/registry.js';
 import { DTYPE_BYTES, type Graph, numel } from '../ir/types.js';
 import type { HardwareProfile } from '../hw/profile.js';
-import { buildContext } from './context.js';
+import { type Context, buildContext } from './context.js';
 import { checkDivisibility } from './shard.js';
 import { gpusOf, tokensOf } from './plan.js';
 import type { Breakdown, LayerRow, Parallel, StreamEntry } from './types.js';
@@ -32,6 +32,8 @@ export interface InferencePlan {
   readonly layers: readonly LayerRow[];
   readonly schedule: Readonly<Record<string, readonly StreamEntry[]>>;
   readonly params: number;
+  /** What the plan was computed from (the memory trace, src/plan/trace.ts, is built from it). */
+  readonly ctx: Context;
 }
 
 export function planInference(g: Graph, hw: HardwareProfile, par: Parallel, offloadWeights: boolean): InferencePlan | { error: string } {
@@ -53,8 +55,11 @@ export function planInference(g: Graph, hw: HardwareProfile, par: Parallel, offl
   const maxBlock = Math.max(0, ...ctx.blocks.map((l) => layerWeights[l]));
 
   // Activation liveness over the whole forward.
+  // A chunk/split/slice piece is a view: reading it keeps its parent's storage alive.
+  const pieceOf = new Map<number, readonly number[]>();
+  for (const op of g.ops) if (['chunk', 'split', 'slice'].includes(op.kind)) for (const o of op.outputs) pieceOf.set(o, tg.rootsOf(op.inputs[0]));
   const last = new Array<number>(g.tensors.length).fill(-1);
-  g.ops.forEach((op, i) => op.inputs.forEach((t) => { for (const r of tg.rootsOf(t)) last[r] = Math.max(last[r], i); }));
+  g.ops.forEach((op, i) => op.inputs.forEach((t) => { for (const r of [...tg.rootsOf(t), ...(pieceOf.get(t) ?? [])]) last[r] = Math.max(last[r], i); }));
   for (const t of g.outputs) for (const r of tg.rootsOf(t)) last[r] = g.ops.length;
   const live = new Map<number, number>();
   for (const t of g.inputs) live.set(t, bytesOf(t));
@@ -106,6 +111,6 @@ export function planInference(g: Graph, hw: HardwareProfile, par: Parallel, offl
     peakBytes, breakdown, stepTimeSec: t, exposedCopySec: exposed.reduce((s, x) => s + x, 0),
     modelFlops: fwdFlops * par.dp, mfu: (fwdFlops * par.dp) / (t * gpus * hw.gpu.peakFlops),
     mfuFullSquare: (fullSquare * par.dp) / (t * gpus * hw.gpu.peakFlops), tokens, tokensPerSec: tokens / t,
-    layers, schedule: { compute, h2d: copies }, params: ctx.states.params,
+    layers, schedule: { compute, h2d: copies }, params: ctx.states.params, ctx,
   };
 }

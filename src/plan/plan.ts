@@ -5,7 +5,7 @@
 // full-square figure (PaLM / Megatron-paper convention) is reported next to it.
 import type { Graph } from '../ir/types.js';
 import type { HardwareProfile } from '../hw/profile.js';
-import { buildContext } from './context.js';
+import { type Context, buildContext } from './context.js';
 import { checkDivisibility } from './shard.js';
 import { evaluate } from './strategies.js';
 import { type Parallel, STRATEGIES, type Strategy, type StrategyPlan } from './types.js';
@@ -25,6 +25,8 @@ export interface TrainingPlan {
   readonly tokens: number; // per iteration, all replicas
   readonly tokensPerSec: number;
   readonly params: number;
+  /** What the plan was computed from (the memory trace, src/plan/trace.ts, is built from it). */
+  readonly ctx: Context;
 }
 
 /** Tokens per replica: the longest attention sequence times its batch. */
@@ -61,7 +63,7 @@ export function planTraining(g: Graph, hw: HardwareProfile, par: Parallel, reque
     modelFlops: modelFlopsReplica * par.dp,
     mfu: (modelFlopsReplica * par.dp) / denom,
     mfuFullSquare: (fullSquareReplica * par.dp) / denom,
-    tokens, tokensPerSec: tokens / plan.stepTimeSec, params: ctx.states.params,
+    tokens, tokensPerSec: tokens / plan.stepTimeSec, params: ctx.states.params, ctx,
   };
 }
 

@@ -16,7 +16,7 @@ import { type SchedLayer, simulate } from './schedule.js';
 import type { Breakdown, LayerRow, Strategy, StrategyPlan } from './types.js';
 
 /** Memory-bound producers of saved tensors whose own inputs are saved in the same layer. */
-function selectiveDrops(ctx: Context, layer: number): { bytes: number; ops: number[] } {
+export function selectiveDrops(ctx: Context, layer: number): { bytes: number; ops: number[] } {
   const { g, mem } = ctx;
   const saved = new Set(mem[layer].saved.map((s) => s.root));
   let bytes = 0;
