@@ -14,6 +14,13 @@ usage:
   mc plan FILE --hw NAME --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3]
           [--mode train|infer] [--strategy none|full-recompute|selective|memo|auto]
           [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json]
+          [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html]
+  mc check FILE --hw NAME [plan flags] [--max-memory SIZE] [--min-mfu F] [--max-step-time S] [--markdown FILE|-] [--json]
+  mc check --budget FILE.yaml [--markdown FILE|-] [--json]
+  mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90] -o DIR [--no-build]
+  mc eval FILE [--model M] [--set k=v]... --weights W --inputs I --out O [--dtype fp32|bf16]
+  mc weights FILE [--model M] [--set k=v]... --random SEED -o W.safetensors
+  mc inputs FILE [--model M] [--set k=v]... --random SEED -o I.safetensors
   mc ops [--markdown]            list the ops of the spec language
   mc alloc FILE.csv --capacity N [--out FILE] [--time-limit S] [--solver NAME] [--verify] [--minimize]
 `;
@@ -26,6 +33,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   // Loaded on demand so `mc inspect` never pays for solver start-up.
   alloc: async () => (await import('./cli/alloc.js')).allocCommand,
   plan: async () => (await import('./cli/plan.js')).planCommand,
+  compile: async () => (await import('./cli/compile.js')).compileCommand,
+  eval: async () => (await import('./cli/eval.js')).evalCommand,
+  weights: async () => (await import('./cli/weights.js')).weightsCommand,
+  inputs: async () => (await import('./cli/weights.js')).inputsCommand,
+  check: async () => (await import('./cli/check.js')).checkCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,126 @@
+// The CPU backend against the reference interpreter on the tiny models, the arena plan against one
+// buffer per tensor, the golden emitted code, hostile identifiers, and nvcc compile-only checks.
+import { describe, expect, test, beforeAll } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileCommand } from '../src/cli/compile.js';
+import { emitProgram } from '../src/codegen/emit.js';
+import { evaluate, relError, type EvalDType } from '../src/eval/interp.js';
+import { randomInputs, randomWeights } from '../src/eval/random.js';
+import { readSafetensors, writeSafetensors } from '../src/safetensors/index.js';
+import { frontEnd, load } from './helpers.js';
+
+const TMP = mkdtempSync(join(tmpdir(), 'mc-codegen-'));
+const quiet = <T>(f: () => T): T => {
+  const w = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try { return f(); } finally { process.stdout.write = w; }
+};
+const hasNvcc = spawnSync('nvcc', ['--version']).status === 0;
+
+/** Builds the CPU program, runs it on seeded weights/inputs, returns its outputs and the eval oracle's. */
+const cache = new Map<string, ReturnType<typeof runCpuOnce>>();
+function runCpu(spec: string, dtype: EvalDType, arena: 'greedy' | 'sequential' = 'greedy') {
+  const key = `${spec} ${dtype} ${arena}`;
+  if (!cache.has(key)) cache.set(key, runCpuOnce(spec, dtype, arena));
+  return cache.get(key)!;
+}
+function runCpuOnce(spec: string, dtype: EvalDType, arena: 'greedy' | 'sequential') {
+  const name = `${spec.replace(/\W/g, '_')}_${dtype}_${arena}`;
+  const dir = join(TMP, name);
+  const args = [spec, '--backend', 'cpu', '--dtype', dtype === 'fp32' ? 'fp32' : 'declared', '--arena', arena, '-o', dir];
+  expect(quiet(() => compileCommand(args))).toBe(0);
+  const g = load(spec);
+  const w = randomWeights(g, 1);
+  const i = randomInputs(g, 2);
+  writeSafetensors(join(TMP, `${name}.w`), w);
+  writeSafetensors(join(TMP, `${name}.i`), i);
+  const log = execFileSync(join(dir, 'model'), ['--weights', join(TMP, `${name}.w`), '--inputs', join(TMP, `${name}.i`), '--out', join(TMP, `${name}.o`)], { env: { ...process.env, OMP_NUM_THREADS: '2' } }).toString();
+  expect(log).toMatch(/^arena: \d+ bytes \(activations\), \d+ bytes \(weights\)\nforward: [\d.]+ ms/);
+  return { out: readSafetensors(join(TMP, `${name}.o`)).tensors, ref: evaluate(g, w, i, dtype).outputs, bytes: readFileSync(join(TMP, `${name}.o`)) };
+}
+
+// Tolerances: fp32 storage with fp64 math on both sides agrees to the last fp32 bit in practice;
+// 1e-5 (the acceptance bound) leaves room for libm differences. bf16: one ulp (2^-8) flips at
+// rounding boundaries propagate, 2e-2 is the acceptance bound.
+describe.each([
+  ['examples/tiny/dit.mc'],
+  ['examples/tiny/vae.mc'],
+  ['examples/tiny/gpt.mc'],
+])('CPU backend matches mc eval: %s', (spec) => {
+  test.each([['fp32', 1e-5], ['bf16', 2e-2]] as const)('%s', (dtype, tol) => {
+    const { out, ref } = runCpu(spec, dtype);
+    for (const [k, r] of ref) {
+      expect(out.get(k)!.shape).toEqual(r.shape);
+      expect(relError(out.get(k)!.data, r.data)).toBeLessThanOrEqual(tol);
+    }
+  });
+});
+
+test('the planned shared arena gives bit-identical outputs to one buffer per tensor (tiny DiT)', () => {
+  const a = runCpu('examples/tiny/dit.mc', 'bf16', 'sequential');
+  const b = runCpu('examples/tiny/dit.mc', 'bf16', 'greedy');
+  expect(a.bytes.equals(b.bytes)).toBe(true);
+  const g = load('examples/tiny/dit.mc');
+  const seq = emitProgram(g, { arena: 'sequential' }).plan.total;
+  const greedy = emitProgram(g, { arena: 'greedy' }).plan.total;
+  expect(greedy).toBeLessThan(seq);
+});
+
+test('golden: emitted code for the tiny DiT', () => {
+  const r = frontEnd('examples/tiny/dit.mc');
+  const src = emitProgram(r.graph!, { sources: r.sources }).source;
+  expect(emitProgram(r.graph!, { sources: r.sources }).source).toBe(src); // deterministic
+  expect(src).toMatch(/\/\/ %\d+ = rope\(%\d+\) from examples\/hunyuan-video\/dit\.mc:\d+/);
+  const path = 'tests/golden/codegen/tiny-dit.cu';
+  if (process.env.UPDATE_GOLDEN || !existsSync(path)) {
+    mkdirSync('tests/golden/codegen', { recursive: true });
+    writeFileSync(path, src);
+  }
+  expect(src).toBe(readFileSync(path, 'utf8'));
+});
+
+describe('hostile identifiers', () => {
+  const dir = join(TMP, 'hostile');
+  const file = join(dir, 'we"ird \\*? \u00fc.mc');
+  beforeAll(() => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, [
+      '# C++ keywords and runtime names as identifiers; the file name has a quote, a backslash, */ and non-ASCII',
+      'dim int = 4',
+      'block namespace(main) {',
+      '  return linear["delete.new"](main, int)',
+      '}',
+      'model class {',
+      '  input P: fp32[2, int]',
+      '  input kTensors: fp32[2, int]',
+      '  P2 = namespace["operator"](P) + kTensors',
+      '  output forward = silu(P2)',
+      '}',
+      '',
+    ].join('\n'));
+  });
+  test('builds and runs', () => {
+    expect(quiet(() => compileCommand([file, '--backend', 'cpu', '-o', join(dir, 'out')]))).toBe(0);
+    const log = execFileSync(join(dir, 'out', 'model'), ['--random-weights', '1']).toString();
+    expect(log).toMatch(/forward:/);
+    const src = readFileSync(join(dir, 'out', 'model.cu'), 'utf8');
+    expect(src).not.toMatch(/[^\x09\x0a\x20-\x7e]/); // pure ASCII
+  });
+});
+
+describe('nvcc compile only', () => {
+  (hasNvcc ? test : test.skip)('tiny VAE for sm_90 (fp16 storage, conv, frame attention)', () => {
+    const dir = join(TMP, 'vae-cuda');
+    expect(quiet(() => compileCommand(['examples/tiny/vae.mc', '--backend', 'cuda', '--no-build', '-o', dir]))).toBe(0);
+    execFileSync('nvcc', ['-std=c++17', '-O2', '-arch=sm_90', '--extended-lambda', '-diag-suppress', '177,550', `-I${join(dir, 'runtime')}`, '-c', join(dir, 'model.cu'), '-o', join(dir, 'model.o')]);
+  }, 120_000);
+  // The full 13B DiT at 720x1280x129 (1,993 ops): its time is recorded in docs/PERF-codegen.md.
+  (hasNvcc && !process.env.MC_SKIP_SLOW ? test : test.skip)('full 13B DiT for sm_90', () => {
+    const dir = join(TMP, 'dit-13b');
+    expect(quiet(() => compileCommand(['examples/hunyuan-video/dit.mc', '--backend', 'cuda', '--no-build', '-o', dir]))).toBe(0);
+    execFileSync('nvcc', ['-std=c++17', '-O2', '-arch=sm_90', '--extended-lambda', '-diag-suppress', '177,550', `-I${join(dir, 'runtime')}`, '-c', join(dir, 'model.cu'), '-o', join(dir, 'model.o')]);
+  }, 170_000);
+});
