@@ -10,13 +10,14 @@ import type { Graph } from '../ir/types.js';
 import { ProfileError, loadProfile } from '../hw/profile.js';
 import { ALLOC_CHOICES, type AllocChoice, planArena } from '../plan/arena.js';
 import { planJson, planText } from '../plan/format.js';
+import { TimelineError, timelineFormat, writeTimeline } from '../report/timeline.js';
 import { planInference } from '../plan/infer.js';
 import { planTraining, suggestChange } from '../plan/plan.js';
 import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, UsageError, frontEnd, parseSets } from './common.js';
 
 export const PLAN_USAGE =
-  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify]';
+  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html]';
 
 function int(v: string | undefined, name: string, def: number, min = 1): number {
   if (v === undefined) return def;
@@ -32,10 +33,12 @@ export async function planCommand(argv: string[]): Promise<number> {
       ulysses: { type: 'string' }, cp: { type: 'string' }, dp: { type: 'string' }, zero: { type: 'string' },
       mode: { type: 'string' }, strategy: { type: 'string' }, 'offload-weights': { type: 'boolean' }, cfg: { type: 'boolean' },
       calibration: { type: 'string' }, set: { type: 'string', multiple: true }, model: { type: 'string' }, json: { type: 'boolean' },
-      alloc: { type: 'string' }, verify: { type: 'boolean' },
+      alloc: { type: 'string' }, verify: { type: 'boolean' }, timeline: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${PLAN_USAGE}`);
+  // Check the picture's format before planning, so a typo fails fast.
+  if (values.timeline !== undefined) usage(() => timelineFormat(values.timeline!));
   if (!values.hw) throw new UsageError(`--hw is required (a800, a100-80g, h100-sxm, h200 or a .yaml profile): ${PLAN_USAGE}`);
   const mode = values.mode ?? 'train';
   if (mode !== 'train' && mode !== 'infer') throw new UsageError(`--mode expects train or infer, got '${mode}'`);
@@ -85,6 +88,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   const arena = await planArena(plan, { solver: alloc, verify: values.verify ?? false });
   if (values.json) process.stdout.write(JSON.stringify(planJson(plan, arena), null, 2) + '\n');
   else process.stdout.write(planText(plan, g.model, arena));
+  if (values.timeline !== undefined) usage(() => writeTimeline({ ...planJson(plan, arena), model: g.model }, values.timeline!));
   if (arena.violations && arena.violations.length > 0) {
     process.stderr.write(`mc plan: error: the memory layout failed verification: ${arena.violations[0]}\n`);
     return EXIT_DIAGNOSTICS;
@@ -116,4 +120,14 @@ export async function planCommand(argv: string[]): Promise<number> {
       `${change ? `; smallest change that fits: ${change}` : '; no single change tried (more GPUs, a parallel degree, a shorter sequence) fits'}\n`,
   );
   return EXIT_DIAGNOSTICS;
+}
+
+/** Timeline errors (unknown extension, a plan without buffers) are usage errors: one line, exit 2. */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof TimelineError) throw new UsageError(e.message);
+    throw e;
+  }
 }
