@@ -100,7 +100,9 @@ export function decideMemo(ctx: Context): MemoDecision {
     const n = k.layers.length;
     const want = cap.get(k.kind)!;
     const a = n === 0 || k.others === 0 ? want : Math.min(want, left / (n * k.others));
-    alpha[k.kind] = Math.max(0, a);
+    // Round down onto a 2^-20 grid (finer than any token count here), so the host copies never
+    // exceed CPU memory through floating-point error when CPU memory is what limits alpha.
+    alpha[k.kind] = Math.floor(Math.max(0, a) * 2 ** 20) / 2 ** 20;
     left -= n * k.others * alpha[k.kind];
   }
   for (const k of kinds)
