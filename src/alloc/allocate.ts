@@ -52,7 +52,8 @@ export async function allocate(problem: Problem, opts: AllocOptions = {}): Promi
   };
 
   const runSearch = (until: number) => {
-    const r = minimizePeak({ buffers, lowerBound: lb, initial: offsets, initialPeak: peak, capacity, stopAtCapacity, deadline: until });
+    const tick = opts.onProgress && (() => opts.onProgress!((performance.now() - t0) / (deadline - t0)));
+    const r = minimizePeak({ buffers, lowerBound: lb, initial: offsets, initialPeak: peak, capacity, stopAtCapacity, deadline: until, tick });
     notes.push(...r.notes);
     tryLayout(r.improved ? 'search' : used, r.offsets, r.peak, r.optimal);
   };

@@ -15,6 +15,8 @@ export interface MinimizeInput {
   readonly stopAtCapacity: boolean;
   /** performance.now() deadline in ms. */
   readonly deadline: number;
+  /** Called now and then during a long search (drives a progress bar). */
+  readonly tick?: () => void;
 }
 
 export interface MinimizeResult {
@@ -70,7 +72,7 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
     const deadline = Math.min(inp.deadline, performance.now() + budgetMs);
     let r: FitResult;
     try {
-      r = fs.fit(cap, deadline);
+      r = fs.fit(cap, deadline, inp.tick);
     } catch (e) {
       // The search recurses once per placed buffer; a very deep instance can exhaust the JS stack.
       // fit() resets its state on the next call, so this probe just counts as unfinished.

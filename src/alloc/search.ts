@@ -52,6 +52,8 @@ export class FitSearch {
   // Search state.
   private cap = 0;
   private deadline = 0;
+  private tick?: () => void;
+  private lastTick = 0;
   private nodes = 0;
   private nodesLeft = 0;
   private readonly off: Float64Array;
@@ -100,9 +102,10 @@ export class FitSearch {
   }
 
   /** Searches for a layout with every top <= capacity until `deadline` (performance.now() ms). */
-  fit(capacity: number, deadline: number): FitResult {
+  fit(capacity: number, deadline: number, tick?: () => void): FitResult {
     this.cap = capacity;
     this.deadline = deadline;
+    this.tick = tick;
     this.nodes = 0;
     this.reset();
     for (let i = 0; i < this.n; i++) if (this.size[i] > capacity) return { status: 'infeasible', nodes: 0 };
@@ -178,7 +181,15 @@ export class FitSearch {
 
   private search(part: Part, floorOff: number, lastPre: number): Code {
     if (--this.nodesLeft < 0) return ABORTED;
-    if ((++this.nodes & 255) === 0 && performance.now() > this.deadline) return TIMEOUT;
+    if ((++this.nodes & 255) === 0) {
+      const now = performance.now();
+      if (now > this.deadline) return TIMEOUT;
+      // Progress for a long solve (a TTY bar), at most ten times a second.
+      if (this.tick && now - this.lastTick > 100) {
+        this.lastTick = now;
+        this.tick();
+      }
+    }
     const { off, size, pre } = this;
     // Pass 1: every unplaced buffer's lowest free offset, and the lowest top among them.
     const eff = this.eff;

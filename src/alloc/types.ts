@@ -51,6 +51,8 @@ export interface AllocOptions {
    * false: keep tightening the peak towards the lower bound until the time limit.
    */
   readonly stopAtCapacity?: boolean;
+  /** Called now and then during long solves with the fraction of the time limit used (progress bars). */
+  readonly onProgress?: (fractionOfLimit: number) => void;
 }
 
 /** Offsets as a plain array in the order of problem.buffers (solvers' internal form). */

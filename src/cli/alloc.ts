@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AllocError, CsvError, allocate, parseCsv, verify, writeCsv, type SolverName } from '../alloc/index.js';
+import { progressBar } from '../report/progress.js';
 import { UsageError, readSpec } from './common.js';
 
 export const ALLOC_USAGE =
@@ -51,7 +52,10 @@ async function run(argv: string[]): Promise<number> {
   if (!SOLVERS.includes(solver)) throw new Usage(`--solver must be one of ${SOLVERS.join(', ')}, got '${solver}'`);
   const file = positionals[0];
   const table = parseCsv(readSpec(file), file);
-  const sol = await allocate({ buffers: table.buffers, capacity }, { solver, timeLimitS, stopAtCapacity: !values.minimize });
+  const bar = progressBar(100);
+  const onProgress = (f: number): void => bar.update(Math.min(100, Math.round(100 * f)), `% of the ${timeLimitS} s limit`);
+  const sol = await allocate({ buffers: table.buffers, capacity }, { solver, timeLimitS, stopAtCapacity: !values.minimize, onProgress });
+  bar.end();
   let checked = '';
   if (values.verify) {
     const bad = verify(table.buffers, sol.offsets, capacity !== undefined && sol.withinCapacity ? { capacity } : {});

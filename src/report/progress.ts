@@ -1,8 +1,9 @@
-// A one-line progress bar for long runs, drawn on stderr only when it is a TTY and not under
-// CI=true; everywhere else it prints nothing, so logs and captured output stay clean.
+// A one-line progress bar (cli-progress) for long runs, drawn on stderr only when it is a TTY and
+// not under CI=true; everywhere else it prints nothing, so logs and captured output stay clean.
+import cliProgress from 'cli-progress';
 
 export interface Progress {
-  /** Marks step `done` of `total` with a short label ("gpt-7b-1m"). */
+  /** Marks step `done` of `total` with a short label ("gpt-7b-1m", "12.3 s"). */
   update(done: number, label: string): void;
   /** Clears the line. */
   end(): void;
@@ -11,14 +12,13 @@ export interface Progress {
 export function progressBar(total: number, stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): Progress {
   const on = stream.isTTY === true && env.CI !== 'true' && env.CI !== '1' && total > 1;
   if (!on) return { update: () => {}, end: () => {} };
-  const width = 24;
+  const bar = new cliProgress.SingleBar(
+    { stream, format: '[{bar}] {value}/{total} {label}', barsize: 24, clearOnComplete: true, hideCursor: true, fps: 10 },
+    cliProgress.Presets.legacy,
+  );
+  bar.start(total, 0, { label: '' });
   return {
-    update(done, label) {
-      const full = Math.round((width * done) / total);
-      stream.write(`\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${total} ${label}`.slice(0, (stream.columns || 80) - 1) + '\x1b[K');
-    },
-    end() {
-      stream.write('\r\x1b[K');
-    },
+    update: (done, label) => bar.update(done, { label }),
+    end: () => bar.stop(),
   };
 }
