@@ -12,12 +12,13 @@ import { ALLOC_CHOICES, type AllocChoice, planArena } from '../plan/arena.js';
 import { planJson, planText } from '../plan/format.js';
 import { TimelineError, timelineFormat, writeTimeline } from '../report/timeline.js';
 import { planInference } from '../plan/infer.js';
+import { type TiledPlan, parseTile, planTiled, tilingText } from '../plan/tiling.js';
 import { planTraining, suggestChange } from '../plan/plan.js';
 import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, UsageError, frontEnd, parseSets } from './common.js';
 
 export const PLAN_USAGE =
-  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html]';
+  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html] [--tile auto|FxHxW [--tile-overlap 0.25] [--tile-budget GIB]]';
 
 function int(v: string | undefined, name: string, def: number, min = 1): number {
   if (v === undefined) return def;
@@ -34,6 +35,7 @@ export async function planCommand(argv: string[]): Promise<number> {
       mode: { type: 'string' }, strategy: { type: 'string' }, 'offload-weights': { type: 'boolean' }, cfg: { type: 'boolean' },
       calibration: { type: 'string' }, set: { type: 'string', multiple: true }, model: { type: 'string' }, json: { type: 'boolean' },
       alloc: { type: 'string' }, verify: { type: 'boolean' }, timeline: { type: 'string' },
+      tile: { type: 'string' }, 'tile-overlap': { type: 'string' }, 'tile-budget': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${PLAN_USAGE}`);
@@ -72,6 +74,17 @@ export async function planCommand(argv: string[]): Promise<number> {
     const sets = { ...userSets, ...extra };
     return frontEnd(path, values.model, Object.entries(sets).map(([k, v]) => `${k}=${v}`));
   };
+  const silentLoad = (extra: Record<string, number>): Graph | undefined => {
+    const write = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write; // candidates that do not elaborate are skipped
+    try {
+      return load(extra).graph;
+    } catch {
+      return undefined;
+    } finally {
+      process.stderr.write = write;
+    }
+  };
   let r = load({});
   if (r.exit !== undefined || !r.graph) return r.exit ?? EXIT_DIAGNOSTICS;
   let g = r.graph;
@@ -83,34 +96,41 @@ export async function planCommand(argv: string[]): Promise<number> {
     g = r.graph;
   }
 
-  const plan = mode === 'infer' ? planInference(g, hw, par, values['offload-weights'] ?? false) : planTraining(g, hw, par, strategy);
+  // --tile: plan one tile of a video decoder and sum the time over the tile grid.
+  let tiled: TiledPlan | undefined;
+  if (values.tile !== undefined) {
+    if (mode !== 'infer') throw new UsageError('--tile applies to --mode infer');
+    const tile = parseTile(values.tile);
+    if (!tile) throw new UsageError(`--tile expects auto or FRAMESxHEIGHTxWIDTH (HunyuanVideo's default: 65x256x256), got '${values.tile}'`);
+    const overlap = values['tile-overlap'] === undefined ? 0.25 : Number(values['tile-overlap']);
+    const budget = values['tile-budget'] === undefined ? Infinity : Number(values['tile-budget']) * 2 ** 30;
+    if (!(budget > 0)) throw new UsageError(`--tile-budget expects GiB, got '${values['tile-budget']}'`);
+    const t = planTiled(g, silentLoad, hw, par, values['offload-weights'] ?? false, tile, overlap, budget);
+    if ('error' in t) throw new UsageError(t.error);
+    tiled = t;
+  }
+  const plan = tiled ? tiled.plan : mode === 'infer' ? planInference(g, hw, par, values['offload-weights'] ?? false) : planTraining(g, hw, par, strategy);
   if ('error' in plan) throw new UsageError(plan.error);
   const arena = await planArena(plan, { solver: alloc, verify: values.verify ?? false });
-  if (values.json) process.stdout.write(JSON.stringify(planJson(plan, arena), null, 2) + '\n');
-  else process.stdout.write(planText(plan, g.model, arena));
+  const tiling = tiled && { ...tiled, plan: undefined };
+  if (values.json) process.stdout.write(JSON.stringify({ ...planJson(plan, arena), ...(tiling ? { tiling } : {}) }, null, 2) + '\n');
+  else process.stdout.write(planText(plan, g.model, arena) + (tiled ? tilingText(tiled) : ''));
   if (values.timeline !== undefined) usage(() => writeTimeline({ ...planJson(plan, arena), model: g.model }, values.timeline!));
   if (arena.violations && arena.violations.length > 0) {
     process.stderr.write(`mc plan: error: the memory layout failed verification: ${arena.violations[0]}\n`);
     return EXIT_DIAGNOSTICS;
   }
-  const fits = (plan.mode === 'infer' ? plan.fits : plan.plan.fits) && arena.arenaBytes <= plan.capacityBytes;
+  const fits = (tiled ? tiled.fits : plan.mode === 'infer' ? plan.fits : plan.plan.fits) && arena.arenaBytes <= plan.capacityBytes;
   if (fits) return EXIT_OK;
+  if (tiled) {
+    process.stderr.write(`mc plan: error: one ${tiled.tile.frames}x${tiled.tile.height}x${tiled.tile.width} tile needs ${(tiled.plan.peakBytes / 2 ** 30).toFixed(2)} GiB, over the GPU or --tile-budget: try a smaller --tile, or --tile auto\n`);
+    return EXIT_DIAGNOSTICS;
+  }
 
   // Nothing fits: name the smallest change that does.
   const fitsWith = (g2: Graph, p2: Parallel): boolean => {
     const q = mode === 'infer' ? planInference(g2, hw, p2, values['offload-weights'] ?? false) : planTraining(g2, hw, p2, strategy);
     return !('error' in q) && (q.mode === 'infer' ? q.fits : q.plan.fits);
-  };
-  const silentLoad = (extra: Record<string, number>): Graph | undefined => {
-    const write = process.stderr.write;
-    process.stderr.write = (() => true) as typeof process.stderr.write; // candidates that do not elaborate are skipped
-    try {
-      return load(extra).graph;
-    } catch {
-      return undefined;
-    } finally {
-      process.stderr.write = write;
-    }
   };
   const change = suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
   const what = mode === 'infer' ? 'inference' : strategy === 'auto' ? 'any strategy' : `strategy ${strategy}`;
