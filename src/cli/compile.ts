@@ -1,15 +1,24 @@
 // `mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90]
-//   [--dtype declared|fp32] [--arena greedy|sequential] [--offsets PLAN.json] -o DIR [--no-build]`
+//   [--dtype declared|fp32] [--arena greedy|sequential] [--offsets PLAN.json] -o DIR [--no-build]
+//   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]...]`
 // Writes DIR/model.cu and DIR/runtime/*.cuh (a self-contained tree), then builds DIR/model with
-// g++ (cpu) or nvcc (cuda) and prints the command. --hw is accepted and recorded in the header but
+// g++ (cpu) or nvcc (cuda) and prints the command. It also writes DIR/launcher.ts and DIR/launcher.js
+// (src/launcher/emit.ts). With --pipeline, FILE is the DiT and the VAE spec's `decoder` model is the
+// second program: DIR/dit/ and DIR/vae/ hold the two programs and the launcher runs the whole
+// text-to-video pipeline (docs/PIPELINE.md). --hw is accepted and recorded in the header but
 // does not change the code yet (kernels are not tuned per hardware profile).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { emitProgram, type Storage } from '../codegen/emit.js';
+import { type EmitOptions, emitProgram, type Storage } from '../codegen/emit.js';
 import type { ArenaMode } from '../codegen/plan.js';
+import type { Graph } from '../ir/types.js';
+import { emitLauncher } from '../launcher/emit.js';
+import { BENCH_SH } from '../launcher/bench.js';
+import { type ModelPlan, type Plan, type TensorSpec, type WeightMap, tiles1d } from '../launcher/runtime.js';
+import { MapError, findMap, loadMap } from '../weights/map.js';
 import { EXIT_OK, UsageError, bytes, frontEnd } from './common.js';
 
 export const RUNTIME_DIR = fileURLToPath(new URL('../../runtime-cuda/', import.meta.url));
@@ -22,6 +31,72 @@ export function buildCommand(backend: 'cpu' | 'cuda', dir: string, arch: string)
   return ['nvcc', '-std=c++17', '-O2', `-arch=${arch}`, '--extended-lambda', '-diag-suppress', '177,550', inc, src, '-o', out];
 }
 
+interface BuildOptions {
+  readonly storage: Storage;
+  readonly arena: ArenaMode;
+  readonly offsets?: { total: number; offsets: Record<string, number> };
+  readonly hw?: string;
+  readonly backend: 'cpu' | 'cuda';
+  readonly arch: string;
+  readonly build: boolean;
+}
+
+/** Writes DIR/model.cu and DIR/runtime/, builds DIR/model unless --no-build; returns the program's plan or an exit code. */
+function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: string, o: BuildOptions, map: WeightMap, folder: string, rel: string): ModelPlan | number {
+  let emitted;
+  try {
+    emitted = emitProgram(g, { storage: o.storage, arena: o.arena, offsets: o.offsets, sources });
+  } catch (e) {
+    process.stderr.write(`mc compile: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  mkdirSync(join(dir, 'runtime'), { recursive: true });
+  const hw = o.hw ? `// --hw ${o.hw.replace(/[^A-Za-z0-9_.-]/g, '?')} (recorded; kernels are not tuned per profile yet)\n` : '';
+  writeFileSync(join(dir, 'model.cu'), hw + emitted.source);
+  for (const f of readdirSync(RUNTIME_DIR)) if (f.endsWith('.cuh')) copyFileSync(join(RUNTIME_DIR, f), join(dir, 'runtime', f));
+  process.stdout.write(`wrote ${join(dir, 'model.cu')} (${g.ops.length} ops; arena ${bytes(emitted.plan.total)}, weights ${bytes(emitted.plan.weightTotal)})\n`);
+  const spec = (id: number, storage: boolean): TensorSpec => {
+    const t = g.tensors[id];
+    const dt = storage && o.storage === 'fp32' && (t.dtype === 'bf16' || t.dtype === 'fp16') ? 'fp32' : t.dtype;
+    return { name: t.name, dtype: dt, shape: [...t.shape] };
+  };
+  const seen = new Set<string>();
+  const weights = g.tensors.filter((t) => t.kind === 'weight' && !seen.has(t.name) && seen.add(t.name)).map((t) => spec(t.id, false));
+  const plan: ModelPlan = {
+    dir: rel, model: g.model, folder, weights,
+    inputs: g.inputs.map((id) => spec(id, true)), outputs: g.outputs.map((id) => spec(id, true)),
+    weightBytes: emitted.plan.weightTotal, arenaBytes: emitted.plan.total, map,
+  };
+  if (!o.build) return plan;
+  const cmd = buildCommand(o.backend, dir, o.arch);
+  process.stdout.write(`${cmd.join(' ')}\n`);
+  const t0 = performance.now();
+  try {
+    execFileSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { status?: number };
+    process.stderr.write(`mc compile: error: ${err.code === 'ENOENT' ? `${cmd[0]} not found; install it or use --no-build` : `the build failed (exit ${err.status})`}\n`);
+    return 1;
+  }
+  process.stdout.write(`built ${join(dir, 'model')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  return plan;
+}
+
+function writeLauncher(dir: string, plan: Plan): void {
+  const l = emitLauncher(plan);
+  writeFileSync(join(dir, 'launcher.ts'), l.ts);
+  writeFileSync(join(dir, 'launcher.js'), l.js);
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
+  process.stdout.write(`wrote ${join(dir, 'launcher.ts')} and launcher.js\n`);
+}
+
+const IDENTITY: WeightMap = { source: '(identity: no mapping file)', rules: [{ spec: '*', parts: [{ name: '*', units: 1 }], swap: false }], ignore: [] };
+
+function mapFor(sources: ReadonlyMap<string, unknown>, main: string): WeightMap {
+  const p = findMap([main, ...[...sources.keys()].filter((k) => k !== main)]);
+  return p ? loadMap(p) : IDENTITY;
+}
+
 export function compileCommand(argv: string[]): number {
   let parsed;
   try {
@@ -32,6 +107,7 @@ export function compileCommand(argv: string[]): number {
         mode: { type: 'string', default: 'infer' }, backend: { type: 'string', default: 'cuda' }, arch: { type: 'string', default: 'sm_90' },
         dtype: { type: 'string', default: 'declared' }, arena: { type: 'string', default: 'greedy' }, offsets: { type: 'string' },
         out: { type: 'string', short: 'o' }, 'no-build': { type: 'boolean', default: false },
+        pipeline: { type: 'string' }, vae: { type: 'string' }, 'vae-set': { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -52,32 +128,40 @@ export function compileCommand(argv: string[]): number {
       throw new UsageError(`--offsets: cannot read '${v.offsets}' as JSON {"total": BYTES, "offsets": {"ID": OFFSET}}`);
     }
   }
+  if (v.pipeline !== undefined && v.pipeline !== 'hunyuan-video') throw new UsageError(`--pipeline must be hunyuan-video, got '${v.pipeline}'`);
+  if (v.pipeline && !v.vae) throw new UsageError('--pipeline hunyuan-video needs --vae VAE.mc (the decoder is the second program)');
+  if (!v.pipeline && (v.vae || v['vae-set'])) throw new UsageError('--vae and --vae-set need --pipeline hunyuan-video');
   const fe = frontEnd(positionals[0], v.model, v.set);
   if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
-  let emitted;
-  try {
-    emitted = emitProgram(fe.graph, { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, sources: fe.sources });
-  } catch (e) {
-    process.stderr.write(`mc compile: error: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const o: BuildOptions = { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, hw: v.hw, backend: v.backend as 'cpu' | 'cuda', arch: v.arch!, build: !v['no-build'] };
   const dir = v.out;
-  mkdirSync(join(dir, 'runtime'), { recursive: true });
-  const hw = v.hw ? `// --hw ${v.hw.replace(/[^A-Za-z0-9_.-]/g, '?')} (recorded; kernels are not tuned per profile yet)\n` : '';
-  writeFileSync(join(dir, 'model.cu'), hw + emitted.source);
-  for (const f of readdirSync(RUNTIME_DIR)) if (f.endsWith('.cuh')) copyFileSync(join(RUNTIME_DIR, f), join(dir, 'runtime', f));
-  process.stdout.write(`wrote ${join(dir, 'model.cu')} (${fe.graph.ops.length} ops; arena ${bytes(emitted.plan.total)}, weights ${bytes(emitted.plan.weightTotal)})\n`);
-  if (v['no-build']) return EXIT_OK;
-  const cmd = buildCommand(v.backend as 'cpu' | 'cuda', dir, v.arch!);
-  process.stdout.write(`${cmd.join(' ')}\n`);
-  const t0 = performance.now();
   try {
-    execFileSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (!v.pipeline) {
+      const p = writeProgram(fe.graph, fe.sources, dir, o, mapFor(fe.sources, positionals[0]), '', '.');
+      if (typeof p === 'number') return p;
+      writeLauncher(dir, { kind: 'single', backend: o.backend, model: p });
+      return EXIT_OK;
+    }
+    // The pipeline: the DiT and the VAE decoder, whose latent tile defaults to the reference's
+    // (17 x 32 x 32 latents: 65 frames of 256 x 256 pixels), clipped to the video.
+    const d = fe.graph.dims;
+    const vset = v['vae-set'] ?? [`frames=${Math.min(65, d.frames)}`, `height=${Math.min(256, d.height)}`, `width=${Math.min(256, d.width)}`];
+    const ve = frontEnd(v.vae!, 'decoder', vset);
+    if (ve.exit !== undefined || !ve.graph) return ve.exit ?? 1;
+    const lat = ve.graph.tensors[ve.graph.inputs[0]].shape;
+    const dl = fe.graph.tensors[fe.graph.inputs[0]].shape;
+    if (lat[1] !== dl[1] || lat[2] > dl[2] || lat[3] > dl[3] || lat[4] > dl[4])
+      throw new UsageError(`the decoder's latent tile [${lat.join(', ')}] must have the DiT latent's channels and fit in [${dl.join(', ')}]; choose it with --vae-set frames=.. --vae-set height=.. --vae-set width=..`);
+    const dit = writeProgram(fe.graph, fe.sources, join(dir, 'dit'), o, mapFor(fe.sources, positionals[0]), 'transformer', 'dit');
+    if (typeof dit === 'number') return dit;
+    const vae = writeProgram(ve.graph, ve.sources, join(dir, 'vae'), o, mapFor(ve.sources, v.vae!), 'vae', 'vae');
+    if (typeof vae === 'number') return vae;
+    writeLauncher(dir, { kind: 'hunyuan-video', backend: o.backend, dit, vae, frames: d.frames, height: d.height, width: d.width, scaling: 0.476986, fps: 24 });
+    const ntiles = tiles1d(dl[2], lat[2]).length * tiles1d(dl[3], lat[3]).length * tiles1d(dl[4], lat[4]).length;
+    writeFileSync(join(dir, 'bench.sh'), BENCH_SH.replace('__TILES__', String(ntiles)), { mode: 0o755 });
+    return EXIT_OK;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException & { status?: number };
-    process.stderr.write(`mc compile: error: ${err.code === 'ENOENT' ? `${cmd[0]} not found; install it or use --no-build` : `the build failed (exit ${err.status})`}\n`);
-    return 1;
+    if (e instanceof MapError) { process.stderr.write(`mc compile: error: ${e.message}\n`); return 1; }
+    throw e;
   }
-  process.stdout.write(`built ${join(dir, 'model')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-  return EXIT_OK;
 }

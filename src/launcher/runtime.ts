@@ -1,0 +1,816 @@
+// The launcher's runtime: everything a generated DIR/launcher.ts does, as one module that imports
+// only Node built-ins. `mc compile` copies these statements into DIR/launcher.ts after the PLAN
+// constant it builds (src/launcher/emit.ts), so DIR runs on a machine with Node and nothing else.
+// Tests import this module directly to run the same pipeline on `mc eval` (see `generate`).
+//
+// Pipeline (docs/PIPELINE.md): seeded noise -> flow-matching Euler loop on the DiT executable (one
+// process, weights resident, `--serve`) -> latents / scaling -> tiled decode on the VAE decoder
+// executable -> uint8 frames -> MP4 through ffmpeg, else PNG frames.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { deflateSync } from 'node:zlib';
+
+// ---------------------------------------------------------------- plan types (filled by mc compile)
+
+export type DType = 'bf16' | 'fp16' | 'fp32' | 'i32' | 'i64' | 'bool';
+
+export interface TensorSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/** One rule of a name mapping (a *.diffusers.map file next to the spec). */
+export interface MapRule {
+  readonly spec: string; // spec prefix pattern, {i} = a block index; '*' = identity
+  readonly parts: readonly { readonly name: string; readonly units: number }[];
+  readonly swap: boolean;
+  readonly dtype?: DType;
+}
+
+export interface WeightMap {
+  readonly source: string; // the map file, for messages
+  readonly rules: readonly MapRule[];
+  readonly ignore: readonly string[];
+}
+
+export interface ModelPlan {
+  readonly dir: string; // relative to the launcher: the executable is DIR/model
+  readonly model: string;
+  readonly folder: string; // the checkpoint folder: transformer or vae
+  readonly weights: readonly TensorSpec[]; // declared dtypes (what a checkpoint stores)
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  readonly weightBytes: number;
+  readonly arenaBytes: number;
+  readonly map: WeightMap;
+}
+
+export interface PipelinePlan {
+  readonly kind: 'hunyuan-video';
+  readonly backend: 'cpu' | 'cuda';
+  readonly dit: ModelPlan;
+  readonly vae: ModelPlan;
+  readonly frames: number;
+  readonly height: number;
+  readonly width: number;
+  readonly scaling: number; // the VAE's scaling factor: latents are divided by it before decoding
+  readonly fps: number;
+}
+
+export interface SinglePlan {
+  readonly kind: 'single';
+  readonly backend: 'cpu' | 'cuda';
+  readonly model: ModelPlan;
+}
+
+export type Plan = PipelinePlan | SinglePlan;
+
+export class LaunchError extends Error {}
+
+// ---------------------------------------------------------------- numbers
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+export function bf16Bits(x: number): number {
+  f32[0] = x;
+  if (Number.isNaN(x)) return 0x7fc0;
+  const u = u32[0];
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+export function bf16ToNumber(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0];
+}
+export const roundBf16 = (x: number): number => bf16ToNumber(bf16Bits(x));
+export function fp16ToNumber(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** The counter-based generator of src/eval/random.ts (the same numbers as `mc inputs --random`). */
+export function hash32(x: number): number {
+  x >>>= 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(name, 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h >>> 0;
+}
+const uniform = (key: number, i: number, j: number): number => (hash32(key ^ hash32((2 * i + j) >>> 0)) + 0.5) / 4294967296;
+
+/** Initial latents: N(0, 1) per element from (seed, 'latent', index), rounded to fp32. */
+export function noise(seed: number, n: number): Float32Array {
+  const key = hash32(nameHash('latent') ^ hash32(seed >>> 0));
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(uniform(key, i, 0))) * Math.cos(2 * Math.PI * uniform(key, i, 1));
+  return out;
+}
+
+/** FlowMatchDiscreteScheduler: sigmas linspace(1, 0, steps + 1), shifted s*x / (1 + (s - 1)*x), in fp32. */
+export function sigmas(steps: number, shift: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i <= steps; i++) {
+    const x = Math.fround(1 - i / steps);
+    out.push(Math.fround((shift * x) / (1 + (shift - 1) * x)));
+  }
+  return out;
+}
+
+/** Embedded guidance as the reference feeds it: bf16(g) * 1000 in bf16 (6.0 -> 6016). */
+export const guidanceInput = (g: number): number => roundBf16(roundBf16(g) * 1000);
+
+// ---------------------------------------------------------------- safetensors
+
+export interface Tensor {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array;
+}
+
+const ST: Record<string, DType> = { BF16: 'bf16', F16: 'fp16', F32: 'fp32', I32: 'i32', I64: 'i64', BOOL: 'bool' };
+const ST_NAME: Record<DType, string> = { bf16: 'BF16', fp16: 'F16', fp32: 'F32', i32: 'I32', i64: 'I64', bool: 'BOOL' };
+const SIZE: Record<DType, number> = { bf16: 2, fp16: 2, fp32: 4, i32: 4, i64: 8, bool: 1 };
+const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+export interface StEntry {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly begin: number; // absolute byte offset in the file
+  readonly end: number;
+}
+
+/** Reads and validates a safetensors header (not the data): a truncated or corrupt file throws here. */
+export function readHeader(path: string): Map<string, StEntry> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    throw new LaunchError(`cannot open ${path}`);
+  }
+  try {
+    const size = statSync(path).size;
+    const head = Buffer.alloc(8);
+    if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8) throw new LaunchError(`${path}: truncated (${size} bytes; a safetensors file starts with an 8-byte header length)`);
+    const n = Number(head.readBigUInt64LE(0));
+    if (n > size - 8 || n > 1 << 30) throw new LaunchError(`${path}: corrupt or truncated: the header claims ${n} bytes, the file has ${size - 8} after the length`);
+    const hb = Buffer.alloc(n);
+    readSync(fd, hb, 0, n, 8);
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(hb.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw new LaunchError(`${path}: corrupt: the header is not JSON`);
+    }
+    const out = new Map<string, StEntry>();
+    const base = 8 + n;
+    for (const [name, v] of Object.entries(json)) {
+      if (name === '__metadata__') continue;
+      const e = v as { dtype?: string; shape?: number[]; data_offsets?: number[] };
+      const dtype = ST[e.dtype ?? ''];
+      if (!dtype || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
+        throw new LaunchError(`${path}: corrupt: tensor '${name}' has a malformed header entry`);
+      const [b, en] = e.data_offsets;
+      if (en - b !== numel(e.shape) * SIZE[dtype]) throw new LaunchError(`${path}: corrupt: tensor '${name}' has ${en - b} bytes, ${dtype}${shapeText(e.shape)} needs ${numel(e.shape) * SIZE[dtype]}`);
+      if (base + en > size) throw new LaunchError(`${path}: truncated: tensor '${name}' ends at byte ${base + en}, the file has ${size}`);
+      out.set(name, { dtype, shape: e.shape, begin: base + b, end: base + en });
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readTensors(path: string): Map<string, Tensor> {
+  const entries = readHeader(path);
+  const buf = readFileSync(path);
+  const out = new Map<string, Tensor>();
+  for (const [name, e] of entries) {
+    const n = numel(e.shape);
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const o = e.begin + i * SIZE[e.dtype];
+      switch (e.dtype) {
+        case 'bf16': data[i] = bf16ToNumber(buf.readUInt16LE(o)); break;
+        case 'fp16': data[i] = fp16ToNumber(buf.readUInt16LE(o)); break;
+        case 'fp32': data[i] = buf.readFloatLE(o); break;
+        case 'i32': data[i] = buf.readInt32LE(o); break;
+        case 'i64': data[i] = Number(buf.readBigInt64LE(o)); break;
+        case 'bool': data[i] = buf[o] ? 1 : 0; break;
+      }
+    }
+    out.set(name, { dtype: e.dtype, shape: e.shape, data });
+  }
+  return out;
+}
+
+/** Serializes tensors; float data is written as given (F32 for floats: the executable rounds to its storage dtype). */
+export function serialize(tensors: ReadonlyMap<string, Tensor>): Buffer {
+  const header: Record<string, unknown> = {};
+  let at = 0;
+  for (const [name, t] of tensors) {
+    const bytes = numel(t.shape) * SIZE[t.dtype];
+    header[name] = { dtype: ST_NAME[t.dtype], shape: t.shape, data_offsets: [at, at + bytes] };
+    at += bytes;
+  }
+  let h = JSON.stringify(header);
+  while ((8 + h.length) % 8) h += ' ';
+  const out = Buffer.alloc(8 + h.length + at);
+  out.writeBigUInt64LE(BigInt(h.length), 0);
+  out.write(h, 8, 'utf8');
+  let o = 8 + h.length;
+  for (const t of tensors.values()) {
+    for (let i = 0; i < t.data.length; i++, o += SIZE[t.dtype]) {
+      const v = t.data[i];
+      switch (t.dtype) {
+        case 'bf16': out.writeUInt16LE(bf16Bits(v), o); break;
+        case 'fp16': throw new LaunchError('fp16 inputs are written as F32');
+        case 'fp32': out.writeFloatLE(v, o); break;
+        case 'i32': out.writeInt32LE(v, o); break;
+        case 'i64': out.writeBigInt64LE(BigInt(v), o); break;
+        case 'bool': out[o] = v ? 1 : 0; break;
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- weights: name mapping and checks
+
+export interface Piece {
+  readonly source: string; // checkpoint tensor name
+  readonly rows: readonly [number, number]; // source rows [a, b) of dim 0
+  readonly at: number; // destination row
+}
+export interface Resolved {
+  readonly spec: TensorSpec;
+  readonly dtype: DType; // the checkpoint's dtype
+  readonly parts: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  readonly pieces: readonly Piece[];
+}
+
+const ruleRegex = (p: string): RegExp => new RegExp('^' + p.replace(/[.*+?^$()[\]\\|]/g, '\\$&').replace(/\\\{i\\\}|\{i\}/g, '(\\d+)'));
+
+/** The checkpoint tensors (names, shapes, row pieces) a spec weight is read from. */
+export function resolveWeight(map: WeightMap, w: TensorSpec): Resolved {
+  let best: { rule: MapRule; m: RegExpExecArray | null; len: number } | undefined;
+  for (const rule of map.rules) {
+    if (rule.spec === '*') { if (!best) best = { rule, m: null, len: -1 }; continue; }
+    const m = ruleRegex(rule.spec).exec(w.name);
+    if (m && (w.name.length === m[0].length || w.name[m[0].length] === '.') && (!best || m[0].length > best.len)) best = { rule, m, len: m[0].length };
+  }
+  if (!best) throw new LaunchError(`${map.source}: no rule maps the spec weight '${w.name}'`);
+  const { rule, m } = best;
+  const suffix = m ? w.name.slice(m[0].length) : '';
+  const sub = (s: string): string => { let k = 1; return s === '*' ? w.name : s.replace(/\{i\}/g, () => m?.[k++] ?? '') + suffix; };
+  const R = w.shape[0] ?? 1;
+  const rest = w.shape.slice(1);
+  const total = rule.parts.reduce((a, p) => a + p.units, 0);
+  const parts: { name: string; shape: number[] }[] = [];
+  const pieces: Piece[] = [];
+  let at = 0;
+  for (const p of rule.parts) {
+    const rows = (R * p.units) / total;
+    if (!Number.isInteger(rows)) throw new LaunchError(`${map.source}: '${w.name}' has ${R} rows, which do not split as ${rule.parts.map((q) => q.units).join(':')}`);
+    const name = sub(p.name);
+    parts.push({ name, shape: w.shape.length === 0 ? [] : [rows, ...rest] });
+    if (rule.swap) pieces.push({ source: name, rows: [rows / 2, rows], at: 0 }, { source: name, rows: [0, rows / 2], at: rows / 2 });
+    else pieces.push({ source: name, rows: [0, rows], at });
+    at += rows;
+  }
+  return { spec: w, dtype: rule.dtype ?? w.dtype, parts, pieces };
+}
+
+/** A checkpoint folder: every tensor name -> its shard and header entry. */
+export interface Checkpoint {
+  readonly folder: string;
+  readonly tensors: Map<string, { file: string; entry: StEntry }>;
+}
+
+/** Opens a folder with `*.safetensors.index.json` (sharded) or a single `*.safetensors`; validates every header. */
+export function openCheckpoint(folder: string): Checkpoint {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new LaunchError(`no checkpoint folder ${folder}`);
+  const names = readdirNames(folder);
+  const index = names.find((n) => n.endsWith('.safetensors.index.json'));
+  const tensors = new Map<string, { file: string; entry: StEntry }>();
+  if (index) {
+    let wm: Record<string, string>;
+    try {
+      wm = (JSON.parse(readFileSync(join(folder, index), 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+      if (!wm || typeof wm !== 'object') throw new Error();
+    } catch {
+      throw new LaunchError(`${join(folder, index)}: corrupt: not an index JSON with a weight_map`);
+    }
+    const shards = [...new Set(Object.values(wm))].sort();
+    const headers = new Map(shards.map((s) => [s, readHeader(join(folder, s))]));
+    for (const [name, shard] of Object.entries(wm)) {
+      const e = headers.get(shard)!.get(name);
+      if (!e) throw new LaunchError(`${join(folder, index)}: lists '${name}' in ${shard}, which has no such tensor`);
+      tensors.set(name, { file: join(folder, shard), entry: e });
+    }
+  } else {
+    const single = names.filter((n) => n.endsWith('.safetensors'));
+    if (single.length !== 1) throw new LaunchError(`${folder}: expected one *.safetensors.index.json or one *.safetensors file, found ${single.length} safetensors files`);
+    for (const [name, e] of readHeader(join(folder, single[0]))) tensors.set(name, { file: join(folder, single[0]), entry: e });
+  }
+  return { folder, tensors };
+}
+
+const readdirNames = (folder: string): string[] => readdirSync(folder).sort();
+
+const ignored = (map: WeightMap, name: string): boolean =>
+  map.ignore.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+
+/**
+ * Checks a checkpoint against a model plan and returns the executable's weights plan (text). Every
+ * problem (missing, extra, wrong shape, wrong dtype) is collected into one LaunchError.
+ */
+export function checkWeights(m: ModelPlan, ck: Checkpoint): string {
+  const problems: string[] = [];
+  const used = new Set<string>();
+  const files: string[] = [];
+  const lines: string[] = [];
+  const fileNo = (f: string): number => { let k = files.indexOf(f); if (k < 0) { k = files.length; files.push(f); } return k; };
+  for (const w of m.weights) {
+    const r = resolveWeight(m.map, w);
+    let ok = true;
+    r.parts.forEach((p, k) => {
+      used.add(p.name);
+      const of = r.parts.length > 1 ? ` (part ${k + 1} of ${r.parts.length} of ${w.name})` : w.name !== p.name ? ` (for ${w.name})` : '';
+      const found = ck.tensors.get(p.name);
+      if (!found) { problems.push(`missing ${p.name}: expected ${r.dtype}${shapeText(p.shape)}${of}`); ok = false; return; }
+      if (shapeText(found.entry.shape) !== shapeText(p.shape)) { problems.push(`shape   ${p.name}: expected ${shapeText(p.shape)}, found ${shapeText(found.entry.shape)}${of}`); ok = false; }
+      if (found.entry.dtype !== r.dtype) { problems.push(`dtype   ${p.name}: expected ${r.dtype}, found ${found.entry.dtype}${of}`); ok = false; }
+    });
+    if (!ok) continue;
+    const rowElems = numel(w.shape.slice(1));
+    for (const pc of r.pieces) {
+      const src = ck.tensors.get(pc.source)!;
+      const size = SIZE[src.entry.dtype];
+      const off = src.entry.begin + pc.rows[0] * rowElems * size;
+      lines.push(`piece ${w.name} ${fileNo(src.file)} ${ST_NAME[src.entry.dtype]} ${off} ${(pc.rows[1] - pc.rows[0]) * rowElems} ${pc.at * rowElems}`);
+    }
+  }
+  for (const [name, t] of [...ck.tensors].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+    if (!used.has(name) && !ignored(m.map, name)) problems.push(`extra   ${name}: found ${t.entry.dtype}${shapeText(t.entry.shape)}, which no spec weight reads`);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 60);
+    if (problems.length > shown.length) shown.push(`... and ${problems.length - shown.length} more`);
+    throw new LaunchError(`${ck.folder} does not match ${m.model} (mapping ${m.map.source}): ${problems.length} problem${problems.length === 1 ? '' : 's'}\n  ${shown.join('\n  ')}`);
+  }
+  return [...files.map((f, k) => `file ${k} ${resolve(f)}`), ...lines, ''].join('\n');
+}
+
+// ---------------------------------------------------------------- executables
+
+export type Forward = (inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
+
+/** One executable in loop mode: weights resident, one `run IN OUT` per forward. */
+export class Server {
+  private proc: ChildProcessWithoutNullStreams;
+  private buf = '';
+  private waiting: ((line: string) => void)[] = [];
+  private lines: string[] = [];
+  private err = '';
+  private exited: number | null = null;
+  private n = 0;
+  lastMs = 0;
+
+  constructor(exe: string, args: string[], private readonly work: string, private readonly tag: string) {
+    this.proc = spawn(exe, ['--serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (d: string) => {
+      this.buf += d;
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) { this.push(this.buf.slice(0, i)); this.buf = this.buf.slice(i + 1); }
+    });
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stderr.on('data', (d: string) => { this.err += d; });
+    this.proc.on('error', (e) => { this.err += String(e.message); this.exited = -1; this.flush(); });
+    this.proc.on('exit', (code) => { this.exited = code ?? -1; this.flush(); });
+  }
+  private push(l: string): void { const w = this.waiting.shift(); if (w) w(l); else this.lines.push(l); }
+  private flush(): void { for (const w of this.waiting.splice(0)) w(''); }
+  private next(): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (this.exited !== null) return Promise.resolve('');
+    return new Promise((res) => this.waiting.push(res));
+  }
+  private fail(): never {
+    throw new LaunchError(`${this.tag}: the executable stopped (exit ${this.exited}): ${this.err.trim() || 'no message'}`);
+  }
+  /** Waits for "ready" (weights resident). */
+  async ready(): Promise<void> {
+    for (;;) {
+      const l = await this.next();
+      if (l.startsWith('ready')) return;
+      if (l === '' && this.exited !== null) this.fail();
+    }
+  }
+  readonly forward: Forward = async (inputs) => {
+    const k = this.n++;
+    const inp = join(this.work, `${this.tag}-in-${k % 2}.safetensors`);
+    const out = join(this.work, `${this.tag}-out-${k % 2}.safetensors`);
+    writeFileSync(inp, serialize(inputs));
+    this.proc.stdin.write(`run ${inp}\t${out}\n`);
+    for (;;) {
+      const l = await this.next();
+      if (l.startsWith('ok ')) { this.lastMs = Number(l.slice(3)); return readTensors(out); }
+      if (l === '' && this.exited !== null) this.fail();
+    }
+  };
+  async close(): Promise<void> {
+    if (this.exited === null) {
+      this.proc.stdin.end('quit\n');
+      await new Promise<void>((res) => { if (this.exited !== null) res(); else this.proc.on('exit', () => res()); });
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the pipeline
+
+export interface Options {
+  readonly steps: number;
+  readonly shift: number;
+  readonly guidance: number;
+  readonly seed: number;
+}
+
+export interface Prompt {
+  readonly text: Tensor;
+  readonly mask: Tensor;
+  readonly pooled: Tensor;
+}
+
+export interface Progress {
+  step(i: number, n: number, seconds: number): void;
+  stage(name: string, seconds: number, detail: string): void;
+}
+
+const input = (m: ModelPlan, name: string): TensorSpec => {
+  const t = m.inputs.find((x) => x.name === name);
+  if (!t) throw new LaunchError(`${m.model} has no input '${name}'`);
+  return t;
+};
+
+/** Latent-space tiles along one axis: size `tile`, overlap tile/4, the last tile clamped to the end. */
+export function tiles1d(n: number, tile: number): number[] {
+  if (n <= tile) return [0];
+  const stride = tile - Math.floor(tile / 4);
+  const out: number[] = [];
+  for (let s = 0; ; s += stride) {
+    if (s + tile >= n) { out.push(n - tile); break; }
+    out.push(s);
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * Runs the sampling loop and the tiled decode with the given forwards (the executables, or `mc
+ * eval` in tests). Returns the decoded video [3, F, H, W] in [-1, 1] (fp32) and the final latents.
+ */
+export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt, dit: Forward, vae: Forward, progress?: Progress): Promise<{ video: Float32Array; latents: Float32Array; tiles: number }> {
+  const lat = input(plan.dit, 'latent');
+  const [, C, T, lh, lw] = lat.shape;
+  const n = numel(lat.shape);
+  let x = noise(opts.seed, n);
+  const sg = sigmas(opts.steps, opts.shift);
+  const seg = input(plan.dit, 'cu_seqlens');
+  const textLen = prompt.mask.shape[prompt.mask.shape.length - 1];
+  const valid = Array.from(prompt.mask.data).filter((v) => v !== 0).length;
+  const Limg = T * (lh / 2) * (lw / 2);
+  const cu = new Float64Array([0, Limg + valid, Limg + textLen]);
+  const g = guidanceInput(opts.guidance);
+  const fixed: [string, Tensor][] = [
+    ['text', { ...prompt.text, dtype: 'fp32' }],
+    ['text_mask', { ...prompt.mask, dtype: 'bool' }],
+    ['text_pooled', { ...prompt.pooled, dtype: 'fp32' }],
+    ['cu_seqlens', { dtype: 'i32', shape: seg.shape, data: cu }],
+  ];
+  const t0 = Date.now();
+  for (let i = 0; i < opts.steps; i++) {
+    const ts = Date.now();
+    const ins = new Map<string, Tensor>([
+      ['latent', { dtype: 'fp32', shape: lat.shape, data: x }],
+      ['timestep', { dtype: 'fp32', shape: [1], data: new Float32Array([Math.fround(sg[i] * 1000)]) }],
+      ['guidance', { dtype: 'fp32', shape: [1], data: new Float32Array([g]) }],
+      ...fixed,
+    ]);
+    const v = (await dit(ins)).get('velocity');
+    if (!v || v.data.length !== n) throw new LaunchError(`${plan.dit.model}: no velocity of ${n} values in the output`);
+    const dt = Math.fround(sg[i + 1] - sg[i]);
+    const y = new Float32Array(n);
+    for (let k = 0; k < n; k++) y[k] = x[k] + Math.fround(dt * v.data[k]);
+    x = y;
+    progress?.step(i + 1, opts.steps, (Date.now() - ts) / 1000);
+  }
+  progress?.stage('denoise', (Date.now() - t0) / 1000, `${opts.steps} steps`);
+
+  // Decode: latents / scaling, then tiles of the decoder's latent shape, blended with linear ramps.
+  const t1 = Date.now();
+  const z = x.map((v) => v / plan.scaling);
+  const vin = input(plan.vae, 'latent');
+  const [, , tT, th, tw] = vin.shape;
+  const vout = plan.vae.outputs[0];
+  const [, OC, oF, oH, oW] = vout.shape;
+  const F = 1 + 4 * (T - 1);
+  const H = lh * 8;
+  const W = lw * 8;
+  const acc = new Float64Array(OC * F * H * W);
+  const wsum = new Float64Array(F * H * W);
+  const ramp = (pos: number, len: number, lo: boolean, hi: boolean, ov: number): number => {
+    let r = 1;
+    if (lo && ov > 0) r = Math.min(r, (pos + 1) / (ov + 1));
+    if (hi && ov > 0) r = Math.min(r, (len - pos) / (ov + 1));
+    return r;
+  };
+  const ts0 = tiles1d(T, tT);
+  const hs0 = tiles1d(lh, th);
+  const ws0 = tiles1d(lw, tw);
+  let count = 0;
+  for (const t of ts0) for (const h of hs0) for (const w of ws0) {
+    const tile = new Float32Array(numel(vin.shape));
+    for (let c = 0; c < C; c++) for (let a = 0; a < tT; a++) for (let b = 0; b < th; b++) for (let d = 0; d < tw; d++)
+      tile[((c * tT + a) * th + b) * tw + d] = z[((c * T + t + a) * lh + h + b) * lw + w + d];
+    const out = (await vae(new Map([['latent', { dtype: 'fp32' as DType, shape: vin.shape, data: tile }]]))).get(vout.name);
+    if (!out) throw new LaunchError(`${plan.vae.model}: no '${vout.name}' in the output`);
+    count++;
+    // Pixel placement: a window starting at latent frame t > 0 drops its first decoded frame (the
+    // causal first frame) and covers frames 4t+1 ...; spatial tiles are 8x.
+    const f0 = t === 0 ? 0 : 4 * t + 1;
+    const skip = t === 0 ? 0 : 1;
+    const nf = oF - skip;
+    const ovF = ts0.length > 1 ? 4 * Math.floor(tT / 4) : 0;
+    const ovH = hs0.length > 1 ? 8 * Math.floor(th / 4) : 0;
+    const ovW = ws0.length > 1 ? 8 * Math.floor(tw / 4) : 0;
+    for (let f = 0; f < nf; f++) {
+      const wf = ramp(f, nf, t !== ts0[0], t !== ts0[ts0.length - 1], ovF);
+      for (let yy = 0; yy < oH; yy++) {
+        const wy = ramp(yy, oH, h !== hs0[0], h !== hs0[hs0.length - 1], ovH);
+        for (let xx = 0; xx < oW; xx++) {
+          const wgt = wf * wy * ramp(xx, oW, w !== ws0[0], w !== ws0[ws0.length - 1], ovW);
+          const p = ((f0 + f) * H + 8 * h + yy) * W + 8 * w + xx;
+          wsum[p] += wgt;
+          for (let c = 0; c < OC; c++) acc[c * F * H * W + p] += wgt * out.data[((c * oF + f + skip) * oH + yy) * oW + xx];
+        }
+      }
+    }
+  }
+  const video = new Float32Array(acc.length);
+  for (let c = 0; c < OC; c++) for (let p = 0; p < F * H * W; p++) video[c * F * H * W + p] = acc[c * F * H * W + p] / wsum[p];
+  progress?.stage('decode', (Date.now() - t1) / 1000, `${count} decoder call${count === 1 ? '' : 's'} of ${tT}x${th}x${tw} latents`);
+  return { video, latents: x, tiles: count };
+}
+
+// ---------------------------------------------------------------- frames, PNG, MP4
+
+/** uint8 RGB frames from a [3, F, H, W] video in [-1, 1]: (x / 2 + 0.5) clamped, times 255, truncated. */
+export function toFrames(video: Float32Array, F: number, H: number, W: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let f = 0; f < F; f++) {
+    const b = Buffer.alloc(H * W * 3);
+    for (let p = 0; p < H * W; p++)
+      for (let c = 0; c < 3; c++) b[p * 3 + c] = Math.floor(Math.min(1, Math.max(0, video[(c * F + f) * H * W + p] / 2 + 0.5)) * 255);
+    out.push(b);
+  }
+  return out;
+}
+
+const CRC = ((): Uint32Array => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; t[n] = c >>> 0; }
+  return t;
+})();
+function crc32(b: Buffer): number {
+  let c = 0xffffffff;
+  for (const x of b) c = CRC[(c ^ x) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** An 8-bit RGB PNG (one IDAT, filter 0 on every row). */
+export function png(rgb: Buffer, W: number, H: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(W, 0); ihdr.writeUInt32BE(H, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const raw = Buffer.alloc(H * (W * 3 + 1));
+  for (let y = 0; y < H; y++) rgb.copy(raw, y * (W * 3 + 1) + 1, y * W * 3, (y + 1) * W * 3);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 6 })), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const hasFfmpeg = (): boolean => spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
+
+/** Writes the frames: MP4 (libx264 yuv420p through ffmpeg) when `out` ends in .mp4 and ffmpeg runs, else PNGs. Returns a message. */
+export function writeVideo(frames: Buffer[], W: number, H: number, fps: number, out: string): string {
+  if (/\.mp4$/i.test(out) && hasFfmpeg()) {
+    const tmp = join(dirname(resolve(out)), `.${basename(out)}.partial.mp4`);
+    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', '-', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', tmp], { input: Buffer.concat(frames) });
+    if (r.status !== 0) { rmSync(tmp, { force: true }); throw new LaunchError(`ffmpeg failed: ${String(r.stderr ?? '').trim()}`); }
+    renameSync(tmp, out);
+    return `wrote ${out} (${frames.length} frames, ${W}x${H}, ${fps} fps)`;
+  }
+  const dir = /\.mp4$/i.test(out) ? out.replace(/\.mp4$/i, '_frames') : out;
+  const tmp = `${dir}.partial-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  frames.forEach((f, i) => writeFileSync(join(tmp, `frame_${String(i).padStart(5, '0')}.png`), png(f, W, H)));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  const why = /\.mp4$/i.test(out) ? 'ffmpeg not found; ' : '';
+  return `${why}wrote ${frames.length} PNG frames (${W}x${H}) to ${dir}/ (play at ${fps} fps: ffmpeg -framerate ${fps} -i ${dir}/frame_%05d.png -pix_fmt yuv420p video.mp4)`;
+}
+
+// ---------------------------------------------------------------- the command line
+
+const USAGE = 'usage: node launcher.js (--weights DIR_OR_INDEX | --random-weights SEED) --prompt-embeds E.safetensors --out video.mp4 [--steps 50] [--shift 7] [--guidance 6] [--seed 0] [--height H --width W --frames F] [--dump-video V.safetensors]';
+
+function intArg(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new LaunchError(`--${name} must be a non-negative integer, got '${v}'`);
+  return Number(v);
+}
+function numArg(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new LaunchError(`--${name} must be a number, got '${v}'`);
+  return x;
+}
+
+/** The prompt embeddings: `text`/`prompt_embeds`, `text_mask`/`prompt_attention_mask`, `text_pooled`/`pooled_prompt_embeds`. */
+export function readPrompt(path: string, dit: ModelPlan): Prompt {
+  const ts = readTensors(path);
+  const get = (names: string[], spec: TensorSpec): Tensor => {
+    const t = names.map((n) => ts.get(n)).find((x) => x);
+    if (!t) throw new LaunchError(`${path}: no tensor ${names.map((n) => `'${n}'`).join(' or ')}; expected ${shapeText(spec.shape)}`);
+    if (numel(t.shape) !== numel(spec.shape) || t.shape.filter((d) => d !== 1).join() !== spec.shape.filter((d) => d !== 1).join())
+      throw new LaunchError(`${path}: '${names.find((n) => ts.has(n))}' has shape ${shapeText(t.shape)}, the DiT expects ${shapeText(spec.shape)}`);
+    return { dtype: t.dtype, shape: spec.shape, data: t.data };
+  };
+  const mask = get(['text_mask', 'prompt_attention_mask'], input(dit, 'text_mask'));
+  if (!Array.from(mask.data).some((v) => v !== 0)) throw new LaunchError(`${path}: the text mask has no valid token`);
+  return { text: get(['text', 'prompt_embeds'], input(dit, 'text')), mask, pooled: get(['text_pooled', 'pooled_prompt_embeds'], input(dit, 'text_pooled')) };
+}
+
+/** Weights: DIR with transformer/ and vae/ folders, or a transformer index JSON (vae/ beside its folder). */
+export function checkpointFolders(path: string): { transformer: string; vae: string } {
+  if (existsSync(path) && statSync(path).isDirectory()) return { transformer: join(path, 'transformer'), vae: join(path, 'vae') };
+  if (path.endsWith('.json')) return { transformer: dirname(path), vae: join(dirname(dirname(resolve(path))), 'vae') };
+  throw new LaunchError(`--weights ${path}: expected a folder with transformer/ and vae/, or transformer/*.safetensors.index.json`);
+}
+
+function freeGpuBytes(): number | undefined {
+  const r = spawnSync('nvidia-smi', ['--query-gpu=memory.free', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  const mib = Number(String(r.stdout).trim().split('\n')[0]);
+  return Number.isFinite(mib) ? mib * 1024 * 1024 : undefined;
+}
+
+const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+const fmtS = (s: number): string => (s >= 120 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)} s`);
+
+function progressPrinter(): Progress {
+  const tty = Boolean(process.stderr.isTTY);
+  let total = 0;
+  return {
+    step(i, n, s) {
+      total += s;
+      const per = total / i;
+      const eta = per * (n - i);
+      if (tty) {
+        const w = 30;
+        const done = Math.round((w * i) / n);
+        process.stderr.write(`\rstep ${i}/${n} [${'#'.repeat(done)}${'.'.repeat(w - done)}] ${per.toFixed(2)} s/step ETA ${fmtS(eta)}${i === n ? '\n' : ''}`);
+      } else {
+        process.stdout.write(`step ${i}/${n} ${s.toFixed(2)} s (${per.toFixed(2)} s/step, ETA ${fmtS(eta)})\n`);
+      }
+    },
+    stage(name, s, detail) {
+      process.stdout.write(`${name}: ${s.toFixed(2)} s (${detail})\n`);
+    },
+  };
+}
+
+async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        weights: { type: 'string' }, 'random-weights': { type: 'string' }, 'prompt-embeds': { type: 'string' }, out: { type: 'string' },
+        steps: { type: 'string' }, shift: { type: 'string' }, guidance: { type: 'string' }, seed: { type: 'string' },
+        height: { type: 'string' }, width: { type: 'string' }, frames: { type: 'string' }, 'dump-video': { type: 'string' },
+      },
+    }).values;
+  } catch (e) {
+    throw new LaunchError(`${(e as Error).message.split('\n')[0]}\n${USAGE}`);
+  }
+  const frames = intArg(v.frames, 'frames', plan.frames);
+  const height = intArg(v.height, 'height', plan.height);
+  const width = intArg(v.width, 'width', plan.width);
+  if ((frames - 1) % 4 !== 0 || frames < 1) throw new LaunchError(`--frames must be 4n + 1 (1, 5, ..., 129), got ${frames}`);
+  if (height % 16 !== 0 || height <= 0) throw new LaunchError(`--height must be a positive multiple of 16, got ${height}`);
+  if (width % 16 !== 0 || width <= 0) throw new LaunchError(`--width must be a positive multiple of 16, got ${width}`);
+  if (frames !== plan.frames || height !== plan.height || width !== plan.width)
+    throw new LaunchError(`this build is for ${plan.height}x${plan.width}x${plan.frames} (height x width x frames); recompile with mc compile --set height=${height} --set width=${width} --set frames=${frames}`);
+  const steps = intArg(v.steps, 'steps', 50);
+  if (steps < 1) throw new LaunchError('--steps must be at least 1');
+  const opts: Options = { steps, shift: numArg(v.shift, 'shift', 7), guidance: numArg(v.guidance, 'guidance', 6), seed: intArg(v.seed, 'seed', 0) };
+  if (!v.out) throw new LaunchError(`--out is required\n${USAGE}`);
+  if (!v['prompt-embeds']) throw new LaunchError(`--prompt-embeds is required\n${USAGE}`);
+  if ((v.weights === undefined) === (v['random-weights'] === undefined)) throw new LaunchError(`give exactly one of --weights and --random-weights\n${USAGE}`);
+  const rseed = v['random-weights'] === undefined ? undefined : intArg(v['random-weights'], 'random-weights', 0);
+
+  // Everything is checked before any executable starts.
+  const t0 = Date.now();
+  const prompt = readPrompt(v['prompt-embeds'], plan.dit);
+  let ditPlan: string | undefined;
+  let vaePlan: string | undefined;
+  if (v.weights !== undefined) {
+    const f = checkpointFolders(v.weights);
+    const errs: string[] = [];
+    try { ditPlan = checkWeights(plan.dit, openCheckpoint(f.transformer)); } catch (e) { if (!(e instanceof LaunchError)) throw e; errs.push(e.message); }
+    try { vaePlan = checkWeights(plan.vae, openCheckpoint(f.vae)); } catch (e) { if (!(e instanceof LaunchError)) throw e; errs.push(e.message); }
+    if (errs.length > 0) throw new LaunchError(errs.join('\n'));
+  }
+  if (plan.backend === 'cuda') {
+    const need = Math.max(plan.dit.weightBytes + plan.dit.arenaBytes, plan.vae.weightBytes + plan.vae.arenaBytes) + 2 ** 30;
+    const free = freeGpuBytes();
+    if (free === undefined) process.stdout.write('warning: nvidia-smi not found; free GPU memory not checked\n');
+    else if (free < need) throw new LaunchError(`not enough free GPU memory: the plan needs ${gib(need)} (largest program plus 1 GiB of context), ${gib(free)} is free`);
+  }
+  const work = mkdtempSync(join(tmpdir(), 'mc-launch-'));
+  const servers: Server[] = [];
+  try {
+    const start = (m: ModelPlan, wplan: string | undefined, tag: string): Server => {
+      const args = wplan === undefined ? ['--random-weights', String(rseed)] : ['--weights-plan', join(work, `${tag}.weights`)];
+      if (wplan !== undefined) writeFileSync(join(work, `${tag}.weights`), wplan);
+      const s = new Server(join(here, m.dir, 'model'), args, work, tag);
+      servers.push(s);
+      return s;
+    };
+    const progress = progressPrinter();
+    const dit = start(plan.dit, ditPlan, 'dit');
+    await dit.ready();
+    progress.stage('load dit', (Date.now() - t0) / 1000, `${gib(plan.dit.weightBytes)} weights, ${gib(plan.dit.arenaBytes)} arena`);
+    // The VAE process starts when the DiT is done (GPU memory holds one program at a time).
+    let vae: Server | undefined;
+    const vaeForward: Forward = async (ins) => {
+      if (!vae) {
+        await dit.close();
+        const t = Date.now();
+        vae = start(plan.vae, vaePlan, 'vae');
+        await vae.ready();
+        progress.stage('load vae', (Date.now() - t) / 1000, `${gib(plan.vae.weightBytes)} weights, ${gib(plan.vae.arenaBytes)} arena`);
+      }
+      return vae.forward(ins);
+    };
+    const r = await generate(plan, opts, prompt, dit.forward, vaeForward, progress);
+    const t2 = Date.now();
+    const frames = toFrames(r.video, plan.frames, plan.height, plan.width);
+    if (v['dump-video']) writeFileSync(v['dump-video'], serialize(new Map([['video', { dtype: 'fp32' as DType, shape: [3, plan.frames, plan.height, plan.width], data: r.video }]])));
+    const msg = writeVideo(frames, plan.width, plan.height, plan.fps, v.out);
+    progress.stage('write', (Date.now() - t2) / 1000, msg);
+    process.stdout.write(`total: ${((Date.now() - t0) / 1000).toFixed(2)} s\n`);
+    return 0;
+  } finally {
+    for (const s of servers) await s.close().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function runSingle(plan: SinglePlan, here: string, argv: string[]): Promise<number> {
+  const r = spawnSync(join(here, plan.model.dir, 'model'), argv, { stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+/** The launcher's entry point: prints one line per error and returns the exit status. */
+export async function main(plan: Plan, here: string, argv: string[]): Promise<number> {
+  try {
+    return plan.kind === 'single' ? await runSingle(plan, here, argv) : await runPipeline(plan, here, argv);
+  } catch (e) {
+    if (e instanceof LaunchError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
