@@ -2,10 +2,12 @@
 # The GPU check for `mc compile` (issue 5). Runs ON the device machine (H100/H200 image: CUDA driver,
 # nvcc, PyTorch; no Node, no network), from the repository root, after `bash scripts/device-prepare.sh`
 # built everything here into devrun/ (carried). Prints everything to stdout:
+#   0. the kernel harness (runtime-cuda/dev/attention_test.cu): new kernels vs references, speed
 #   1. tiny DiT / VAE / GPT: the CUDA executable vs the CPU executable's output (same weights, inputs)
-#   2. the full 13B DiT forward at 544x960x129 and 720x1280x129, random weights drawn on the GPU:
-#      per-layer and total time, TFLOP/s, arena bytes vs cudaMemGetInfo (the executable prints them)
-#   3. PyTorch (bf16, SDPA) on one double and one single block at the same token counts
+#   2. the pipeline at 544x960x129 (bench.sh): 2 DiT steps with weights resident, 3 VAE tile decodes
+#   3. the full 13B DiT forward at 720x1280x129, random weights drawn on the GPU: per-layer and
+#      total time, TFLOP/s, arena bytes vs cudaMemGetInfo (the executable prints them)
+#   4. with MC_TORCH=1: PyTorch (bf16, SDPA) on one double and one single block at the same sizes
 # Each step has its own timeout; a failed or timed-out step is reported and the script goes on.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,9 @@ for k, t in b.items():
 sys.exit(0 if ok else 1)
 PY
 
+section "0. kernel harness: attention and GEMM kernels vs references, and their speed"
+step 75 devrun/attention_test
+
 section "1. tiny models: CUDA vs CPU output (same weights and inputs; tolerance 2e-2, bf16/fp16 storage)"
 for m in dit vae gpt; do
   d=devrun/tiny-$m
@@ -39,19 +44,18 @@ for m in dit vae gpt; do
   [ -f "$W/$m.cuda.safetensors" ] && step 60 python3 "$W/cmp.py" "$W/$m.cuda.safetensors" $d.cpu.safetensors 2e-2
 done
 
-section "2. full DiT forward with random weights (bf16)"
-for res in "544 960 150" "720 1280 220"; do
-  set -- $res
-  d=devrun/dit-$1
-  echo "-- DiT ${1}x${2}x129"
-  step "$3" $d/model --random-weights 1 --inputs $d.i.safetensors --profile > "$W/dit-$1.log" 2>&1
-  grep -v '^layer' "$W/dit-$1.log" || true
-  grep -E '^layer (img_in|txt_in|double_blocks\.0|double_blocks\.1|single_blocks\.0|single_blocks\.1|final_layer):' "$W/dit-$1.log" || true
-  echo "  layers timed: $(grep -c '^layer' "$W/dit-$1.log")"
-  nvidia-smi --query-gpu=memory.used,memory.total --format=csv,noheader || true
-done
+section "2. the pipeline at 544x960x129: 2 DiT steps in loop mode (weights resident), 3 VAE tile decodes"
+step 150 bash devrun/hv544/bench.sh 2 3 1
 
-section "3. PyTorch: one double and one single block (bf16, SDPA), same token counts"
+section "3. full DiT forward at 720x1280x129 with random weights (bf16)"
+d=devrun/dit-720
+step 110 $d/model --random-weights 1 --inputs $d.i.safetensors --profile > "$W/dit-720.log" 2>&1
+grep -v '^layer' "$W/dit-720.log" || true
+grep -E '^layer (img_in|txt_in|double_blocks\.0|single_blocks\.0|final_layer):' "$W/dit-720.log" || true
+echo "  layers timed: $(grep -c '^layer' "$W/dit-720.log")"
+
+section "4. PyTorch: one double and one single block (bf16, SDPA), same token counts (MC_TORCH=1)"
+[ "${MC_TORCH:-0}" = 1 ] || { echo "skipped (set MC_TORCH=1)"; section done; exit 0; }
 cat > "$W/blocks.py" <<'PY'
 import sys, torch, torch.nn.functional as F
 torch.manual_seed(0)

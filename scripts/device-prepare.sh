@@ -3,8 +3,10 @@
 # CUDA driver and PyTorch but no Node: builds with mc here, carries the results there.
 #   devrun/tiny-{dit,vae,gpt}/   CUDA executables of the tiny models, their weights and inputs, and
 #                                the CPU executable's output as the reference (run here)
-#   devrun/dit-{544,720}/        the full 13B DiT CUDA executable at 544x960x129 and 720x1280x129
-#                                and its inputs (weights are drawn on the GPU: --random-weights)
+#   devrun/dit-720/              the full 13B DiT CUDA executable at 720x1280x129 and its inputs
+#                                (weights are drawn on the GPU: --random-weights)
+#   devrun/hv544/                the pipeline at 544x960x129 (mc compile --pipeline) and bench.sh
+#   devrun/attention_test        runtime-cuda/dev/attention_test.cu (kernels vs references, timings)
 # Then, on the device: bash scripts/device-check.sh (carry devrun).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,12 +24,21 @@ for m in dit vae gpt; do
   mc compile examples/tiny/$m.mc --backend cuda --arch "$ARCH" -o $d
 done
 
-for res in "544 960" "720 1280"; do
-  set -- $res
-  d=devrun/dit-$1
-  mc compile examples/hunyuan-video/dit.mc --set height=$1 --set width=$2 --backend cuda --arch "$ARCH" -o $d
-  mc inputs examples/hunyuan-video/dit.mc --set height=$1 --set width=$2 --random 2 -o $d.i.safetensors
-done
+# The full DiT at 720x1280x129, alone (one forward, per-layer times).
+d=devrun/dit-720
+mc compile examples/hunyuan-video/dit.mc --set height=720 --set width=1280 --backend cuda --arch "$ARCH" -o $d
+mc inputs examples/hunyuan-video/dit.mc --set height=720 --set width=1280 --random 2 -o $d.i.safetensors
+
+# The text-to-video pipeline at 544x960x129: DiT in loop mode + the VAE decoder for one tile
+# (timed by the generated bench.sh, since the device has no Node for the launcher).
+p=devrun/hv544
+mc compile examples/hunyuan-video/dit.mc --set height=544 --set width=960 --pipeline hunyuan-video \
+  --vae examples/hunyuan-video/vae.mc --backend cuda --arch "$ARCH" -o $p
+mc inputs examples/hunyuan-video/dit.mc --set height=544 --set width=960 --random 2 -o $p/dit-inputs.safetensors
+mc inputs examples/hunyuan-video/vae.mc --model decoder --set frames=65 --set height=256 --set width=256 --random 2 -o $p/vae-inputs.safetensors
+# The kernel harness: new attention / GEMM kernels vs the old ones and a CPU reference, with timings.
+nvcc -std=c++17 -O2 -arch="$ARCH" --extended-lambda -Iruntime-cuda runtime-cuda/dev/attention_test.cu -o devrun/attention_test
+
 # Only the executables and data travel; the generated sources stay here.
-find devrun -mindepth 2 ! -name model -type f -delete
+find devrun -mindepth 2 -type f ! -name model ! -name bench.sh ! -name '*.safetensors' -delete
 du -sh devrun
