@@ -52,33 +52,38 @@ MC_HD inline bool attn_visible(const AttnArgs& a, i64 b, i64 i, i64 j, i64 qseg)
   return true;
 }
 
-// ---- reference: one (b, i, h) query row, online softmax, D <= 256
+// ---- reference: one (b, i, h) query row, online softmax
+// Head dims above 256 (the VAE's single 512-wide head) run in 256-wide slices of the output: each
+// slice recomputes the scores (D/256 times the QK^T work) so the accumulator stays 256 registers.
 
 template <class T>
 void attention_reference(Stream s, const T* q, const T* k, const T* v, T* o, AttnArgs a) {
-  MC_CHECK(a.D <= 256, "attention: head dim above 256");
   parallel_for(s, a.B * a.Lq * a.Hq, [=] MC_HD(i64 r) {
     i64 h = r % a.Hq, i = (r / a.Hq) % a.Lq, b = r / (a.Hq * a.Lq);
     i64 hk = h / (a.Hq / a.Hkv);
     const T* qr = q + r * a.D;
-    acc_t acc[256];
-    for (i64 d = 0; d < a.D; d++) acc[d] = 0;
-    acc_t m = -INFINITY, l = 0, scale = (acc_t)1 / sqrt((acc_t)a.D);
+    acc_t scale = (acc_t)1 / sqrt((acc_t)a.D);
     i64 qseg = a.segs ? segment_of(a.segs, a.nsegs1, b * a.Lq + i) : 0;
-    for (i64 j = 0; j < a.Lk; j++) {
-      if (!attn_visible(a, b, i, j, qseg)) continue;
-      const T* kr = k + ((b * a.Lk + j) * a.Hkv + hk) * a.D;
-      const T* vr = v + ((b * a.Lk + j) * a.Hkv + hk) * a.D;
-      acc_t sc = 0;
-      for (i64 d = 0; d < a.D; d++) sc += ld(qr[d]) * ld(kr[d]);
-      sc *= scale;
-      acc_t mn = sc > m ? sc : m;
-      acc_t alpha = exp(m - mn), p = exp(sc - mn);  // rescale what we have; weight of key j
-      l = l * alpha + p;
-      for (i64 d = 0; d < a.D; d++) acc[d] = acc[d] * alpha + p * ld(vr[d]);
-      m = mn;
+    for (i64 d0 = 0; d0 < a.D; d0 += 256) {
+      const i64 dn = a.D - d0 < 256 ? a.D - d0 : 256;  // this slice's width
+      acc_t acc[256];
+      for (i64 d = 0; d < dn; d++) acc[d] = 0;
+      acc_t m = -INFINITY, l = 0;
+      for (i64 j = 0; j < a.Lk; j++) {
+        if (!attn_visible(a, b, i, j, qseg)) continue;
+        const T* kr = k + ((b * a.Lk + j) * a.Hkv + hk) * a.D;
+        const T* vr = v + ((b * a.Lk + j) * a.Hkv + hk) * a.D + d0;
+        acc_t sc = 0;
+        for (i64 d = 0; d < a.D; d++) sc += ld(qr[d]) * ld(kr[d]);
+        sc *= scale;
+        acc_t mn = sc > m ? sc : m;
+        acc_t alpha = exp(m - mn), p = exp(sc - mn);  // rescale what we have; weight of key j
+        l = l * alpha + p;
+        for (i64 d = 0; d < dn; d++) acc[d] = acc[d] * alpha + p * ld(vr[d]);
+        m = mn;
+      }
+      for (i64 d = 0; d < dn; d++) st(o[r * a.D + d0 + d], l > 0 ? acc[d] / l : 0);
     }
-    for (i64 d = 0; d < a.D; d++) st(o[r * a.D + d], l > 0 ? acc[d] / l : 0);
   });
 }
 

@@ -49,6 +49,7 @@ describe.each([
   ['examples/tiny/dit.mc'],
   ['examples/tiny/vae.mc'],
   ['examples/tiny/gpt.mc'],
+  ['tests/fixtures/wide-head.mc'],
 ])('CPU backend matches mc eval: %s', (spec) => {
   test.each([['fp32', 1e-5], ['bf16', 2e-2]] as const)('%s', (dtype, tol) => {
     const { out, ref } = runCpu(spec, dtype);

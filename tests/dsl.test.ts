@@ -138,6 +138,13 @@ describe('use', () => {
     expect(r.graph!.dims).toEqual({ hidden: 4 });
   });
 
+  it('takes an absolute path as it is', () => {
+    const abs = (p: string) => (p === '/lib/base.mc' ? files['lib/base.mc'] : { error: 'no such file' });
+    const r = compileSpec('dir/small.mc', 'use "/lib/base.mc"\ndim hidden = 2\n', {}, abs);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.graph!.dims).toEqual({ hidden: 2 });
+  });
+
   it('reports a missing file and a cycle at the use', () => {
     expect(compileSpec('x.mc', 'use "gone.mc"', {}, read).diagnostics.map((d) => d.code)).toEqual(['MC1007']);
     expect(compileSpec('loop.mc', files['loop.mc'], {}, read).diagnostics.map((d) => d.code)).toEqual(['MC1008']);

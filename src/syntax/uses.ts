@@ -29,7 +29,8 @@ export function parseWithUses(path: string, text: string, read: ReadFile): Resol
     let merged: A.FileAst = { ...r.ast, uses: [] };
     // Later uses win over earlier ones; the file itself wins over all of them.
     for (const u of [...r.ast.uses].reverse()) {
-      const target = posix.normalize(posix.join(posix.dirname(file), u.path));
+      // Relative paths are relative to the using file; absolute ones are taken as they are.
+      const target = posix.normalize(posix.isAbsolute(u.path) ? u.path : posix.join(posix.dirname(file), u.path));
       if (chain.includes(target)) {
         diagnostics.push(diag('MC1008', u.span, u.path, [...chain, target].join(' -> ')));
         continue;
