@@ -9,7 +9,39 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import type { Plan } from './runtime.js';
 
-export const RUNTIME_TS = fileURLToPath(new URL('../../src/launcher/runtime.ts', import.meta.url));
+// The launcher's code, in the order it is printed: helpers first, then the pipeline.
+export const RUNTIME_TS = ['runtime-io.ts', 'runtime.ts'].map((f) => fileURLToPath(new URL(`../../src/launcher/${f}`, import.meta.url)));
+
+/**
+ * One module's text from several: each file without its imports (its header comment goes with the
+ * first one) and without `export * from`, in order, under one import per Node module, so no name
+ * is imported twice and imports of local files (now the same module) are gone.
+ */
+function combine(texts: readonly string[]): string {
+  const named = new Map<string, Map<string, boolean>>(); // module -> name -> type-only
+  const chunks: string[] = [];
+  for (const text of texts) {
+    const src = ts.createSourceFile('runtime.ts', text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    let out = '';
+    let last = 0;
+    for (const st of src.statements) {
+      if (!ts.isImportDeclaration(st) && !ts.isExportDeclaration(st)) continue;
+      out += text.slice(last, st.getFullStart());
+      last = st.end;
+      if (!ts.isImportDeclaration(st)) continue;
+      const from = (st.moduleSpecifier as ts.StringLiteral).text;
+      const bindings = st.importClause?.namedBindings;
+      if (from.startsWith('.') || !bindings || !ts.isNamedImports(bindings)) continue;
+      const names = named.get(from) ?? new Map<string, boolean>();
+      named.set(from, names);
+      for (const e of bindings.elements) names.set(e.name.text, (names.get(e.name.text) ?? true) && e.isTypeOnly);
+    }
+    chunks.push(out + text.slice(last));
+  }
+  const imports = [...named].map(([from, names]) =>
+    `import { ${[...names].map(([n, typeOnly]) => `${typeOnly ? 'type ' : ''}${n}`).join(', ')} } from '${from}';`);
+  return [...imports, ...chunks].join('\n');
+}
 
 const f = ts.factory;
 
@@ -36,8 +68,8 @@ export interface EmittedLauncher {
   readonly js: string;
 }
 
-export function emitLauncher(plan: Plan, runtimeText = readFileSync(RUNTIME_TS, 'utf8')): EmittedLauncher {
-  const src = ts.createSourceFile('runtime.ts', runtimeText, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+export function emitLauncher(plan: Plan, runtimeTexts = RUNTIME_TS.map((p) => readFileSync(p, 'utf8'))): EmittedLauncher {
+  const src = ts.createSourceFile('runtime.ts', combine(runtimeTexts), ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const imports = src.statements.filter(ts.isImportDeclaration);
   const body = src.statements.filter((s) => !ts.isImportDeclaration(s));
   // import { fileURLToPath } from 'node:url' (the launcher finds the executables beside itself)
