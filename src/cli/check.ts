@@ -11,7 +11,7 @@ import { ConfigError, type CheckResult, runCheck } from '../check/run.js';
 import { verdictLine } from '../check/verdict.js';
 import { checkMarkdown } from '../report/markdown.js';
 import { progressBar } from '../report/progress.js';
-import { EXIT_DIAGNOSTICS, EXIT_OK, UsageError, parseSets } from './common.js';
+import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, parseSets } from './common.js';
 
 export const CHECK_USAGE =
   'mc check FILE --hw NAME [plan flags] [--max-memory SIZE] [--min-mfu F] [--max-step-time S] | mc check --budget FILE.yaml; [--markdown FILE|-] [--json]';
@@ -72,10 +72,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: {
-      hw: { type: 'string' }, gpus: { type: 'string' }, tp: { type: 'string' }, sp: { type: 'boolean' },
-      ulysses: { type: 'string' }, cp: { type: 'string' }, dp: { type: 'string' }, zero: { type: 'string' },
-      mode: { type: 'string' }, strategy: { type: 'string' }, 'offload-weights': { type: 'boolean' }, cfg: { type: 'boolean' },
-      calibration: { type: 'string' }, set: { type: 'string', multiple: true }, model: { type: 'string' },
+      ...PLAN_FLAGS,
       'max-memory': { type: 'string' }, 'min-mfu': { type: 'string' }, 'max-step-time': { type: 'string' },
       budget: { type: 'string' }, markdown: { type: 'string' }, json: { type: 'boolean' },
     },

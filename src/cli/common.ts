@@ -65,3 +65,11 @@ export function bytes(n: number): string {
   for (const [v, u] of units) if (n >= v) return `${(n / v).toFixed(2)} ${u}`;
   return `${n} B`;
 }
+
+/** The flags that describe one plan (hardware, parallel layout, mode, spec): shared with `mc check`. */
+export const PLAN_FLAGS = {
+  hw: { type: 'string' }, gpus: { type: 'string' }, tp: { type: 'string' }, sp: { type: 'boolean' },
+  ulysses: { type: 'string' }, cp: { type: 'string' }, dp: { type: 'string' }, zero: { type: 'string' },
+  mode: { type: 'string' }, strategy: { type: 'string' }, 'offload-weights': { type: 'boolean' }, cfg: { type: 'boolean' },
+  calibration: { type: 'string' }, set: { type: 'string', multiple: true }, model: { type: 'string' },
+} as const;

@@ -15,7 +15,7 @@ import { planInference } from '../plan/infer.js';
 import { type TiledPlan, parseTile, planTiled, tilingText } from '../plan/tiling.js';
 import { planTraining, suggestChange } from '../plan/plan.js';
 import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
-import { EXIT_DIAGNOSTICS, EXIT_OK, UsageError, frontEnd, parseSets } from './common.js';
+import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, frontEnd, parseSets } from './common.js';
 
 export const PLAN_USAGE =
   'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html] [--tile auto|FxHxW [--tile-overlap 0.25] [--tile-budget GIB]]';
@@ -30,10 +30,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: {
-      hw: { type: 'string' }, gpus: { type: 'string' }, tp: { type: 'string' }, sp: { type: 'boolean' },
-      ulysses: { type: 'string' }, cp: { type: 'string' }, dp: { type: 'string' }, zero: { type: 'string' },
-      mode: { type: 'string' }, strategy: { type: 'string' }, 'offload-weights': { type: 'boolean' }, cfg: { type: 'boolean' },
-      calibration: { type: 'string' }, set: { type: 'string', multiple: true }, model: { type: 'string' }, json: { type: 'boolean' },
+      ...PLAN_FLAGS, json: { type: 'boolean' },
       alloc: { type: 'string' }, verify: { type: 'boolean' }, timeline: { type: 'string' },
       tile: { type: 'string' }, 'tile-overlap': { type: 'string' }, 'tile-budget': { type: 'string' },
     },
