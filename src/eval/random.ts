@@ -12,28 +12,13 @@
 // of an attention: cumulative offsets [b*L, b*L + L - pad_b, (b+1)*L] per sample, where pad_b is the
 // number of false entries of the first bool input's row b (padding sits at the end of the sequence).
 import type { Graph, Tensor } from '../ir/types.js';
+// One generator for mc and the self-contained launcher: it lives in the launcher's helpers.
+import { hash32, nameHash, uniform } from '../launcher/runtime-io.js';
 import { roundTo, type TensorData } from '../safetensors/index.js';
 
-export function hash32(x: number): number {
-  x >>>= 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d) >>> 0;
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b) >>> 0;
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
-/** FNV-1a over the UTF-8 bytes of a name. */
-export function nameHash(name: string): number {
-  let h = 0x811c9dc5;
-  for (const b of Buffer.from(name, 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h >>> 0;
-}
+export { hash32, nameHash, uniform };
 
 export const tensorKey = (seed: number, name: string): number => hash32(nameHash(name) ^ hash32(seed >>> 0));
-/** Uniform in (0, 1): element i, stream j (0 or 1). */
-export const uniform = (key: number, i: number, j: number): number => (hash32(key ^ hash32((2 * i + j) >>> 0)) + 0.5) / 4294967296;
 export const normal = (key: number, i: number): number =>
   Math.sqrt(-2 * Math.log(uniform(key, i, 0))) * Math.cos(2 * Math.PI * uniform(key, i, 1));
 

@@ -44,12 +44,14 @@ export function hash32(x: number): number {
   x ^= x >>> 16;
   return x >>> 0;
 }
-function nameHash(name: string): number {
+/** FNV-1a over the UTF-8 bytes of a name. */
+export function nameHash(name: string): number {
   let h = 0x811c9dc5;
   for (const b of Buffer.from(name, 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
   return h >>> 0;
 }
-const uniform = (key: number, i: number, j: number): number => (hash32(key ^ hash32((2 * i + j) >>> 0)) + 0.5) / 4294967296;
+/** Uniform in (0, 1): element i, stream j (0 or 1). */
+export const uniform = (key: number, i: number, j: number): number => (hash32(key ^ hash32((2 * i + j) >>> 0)) + 0.5) / 4294967296;
 
 /** Initial latents: N(0, 1) per element from (seed, 'latent', index), rounded to fp32. */
 export function noise(seed: number, n: number): Float32Array {
