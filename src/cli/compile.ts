@@ -8,6 +8,7 @@
 // text-to-video pipeline (docs/PIPELINE.md). --hw is accepted and recorded in the header but
 // does not change the code yet (kernels are not tuned per hardware profile).
 import { execFileSync } from 'node:child_process';
+import { startTicker } from '../report/ticker.js';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,13 +72,19 @@ function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: string, o:
   const cmd = buildCommand(o.backend, dir, o.arch);
   process.stdout.write(`${cmd.join(' ')}\n`);
   const t0 = performance.now();
+  // Estimate from measured builds (docs/PERF.md): nvcc ~2 s per TU plus ~1 s per 100 ops (13B DiT,
+  // 1,993 ops: 19 s); g++ ~1 s plus ~1 s per 400 ops.
+  const n = g.ops.length;
+  const stop = startTicker(`building ${folder || g.model} with ${cmd[0]}`, o.backend === 'cuda' ? 8 + n / 100 : 2 + n / 400);
   try {
     execFileSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (e) {
+    stop();
     const err = e as NodeJS.ErrnoException & { status?: number };
     process.stderr.write(`mc compile: error: ${err.code === 'ENOENT' ? `${cmd[0]} not found; install it or use --no-build` : `the build failed (exit ${err.status})`}\n`);
     return 1;
   }
+  stop();
   process.stdout.write(`built ${join(dir, 'model')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   return plan;
 }
