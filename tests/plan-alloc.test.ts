@@ -154,3 +154,15 @@ describe('mc plan --alloc / --verify', () => {
     expect((await json(['examples/tiny/gpt.mc', '--hw', 'a800', '--alloc', 'best'])).code).toMatch(/usage: --alloc expects/);
   }, 20000);
 });
+
+describe('buffers point back at the spec', () => {
+  it('names each activation buffer by its tensor and DSL line (timeline hover)', async () => {
+    const { code, j } = await json(['examples/tiny/gpt.mc', '--hw', 'h100-sxm', '--gpus', '1', '--json']);
+    expect(code).toBe(0);
+    const acts = j.buffers.filter((b: any) => b.id.startsWith('act:'));
+    expect(acts.length).toBeGreaterThan(10);
+    for (const b of acts) expect(b.source).toMatch(/^examples\/memo-gpt\/gpt\.mc:\d+$/);
+    expect(acts.find((b: any) => b.name === 'ids').source).toBe('examples/memo-gpt/gpt.mc:35');
+    expect(j.buffers.every((b: any) => b.tensor === undefined)).toBe(true);
+  });
+});

@@ -6,6 +6,7 @@
 // Exit 0 with a plan that fits; 1 when nothing fits (one message naming the smallest change that
 // fits), or on spec diagnostics; 2 on bad usage or a bad hardware profile.
 import { parseArgs } from 'node:util';
+import type { SourceFile } from '../diag/source.js';
 import type { Graph } from '../ir/types.js';
 import { ProfileError, loadProfile } from '../hw/profile.js';
 import { ALLOC_CHOICES, type AllocChoice, planArena } from '../plan/arena.js';
@@ -67,7 +68,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   }
   const userSets = parseSets(values.set);
   const path = positionals[0];
-  const load = (extra: Record<string, number>): { graph?: Graph; exit?: number } => {
+  const load = (extra: Record<string, number>): { graph?: Graph; exit?: number; sources?: ReadonlyMap<string, SourceFile> } => {
     const sets = { ...userSets, ...extra };
     return frontEnd(path, values.model, Object.entries(sets).map(([k, v]) => `${k}=${v}`));
   };
@@ -108,7 +109,14 @@ export async function planCommand(argv: string[]): Promise<number> {
   }
   const plan = tiled ? tiled.plan : mode === 'infer' ? planInference(g, hw, par, values['offload-weights'] ?? false) : planTraining(g, hw, par, strategy);
   if ('error' in plan) throw new UsageError(plan.error);
-  const arena = await planArena(plan, { solver: alloc, verify: values.verify ?? false });
+  const solved = await planArena(plan, { solver: alloc, verify: values.verify ?? false });
+  // Activation and gradient buffers carry their tensor: report its name and DSL line instead.
+  const arena = { ...solved, buffers: solved.buffers.map(({ tensor, ...b }) => {
+    if (tensor === undefined) return b;
+    const t = plan.ctx.g.tensors[tensor];
+    const src = r.sources?.get(t.origin.file);
+    return { ...b, name: t.name, ...(src ? { source: `${t.origin.file}:${src.position(t.origin.start).line}` } : {}) };
+  }) };
   const tiling = tiled && { ...tiled, plan: undefined };
   if (values.json) process.stdout.write(JSON.stringify({ ...planJson(plan, arena), ...(tiling ? { tiling } : {}) }, null, 2) + '\n');
   else process.stdout.write(planText(plan, g.model, arena) + (tiled ? tilingText(tiled) : ''));

@@ -22,6 +22,7 @@ export interface ArenaBuffer {
   readonly end: number;
   readonly kind: BufferKind;
   readonly layer: string;
+  readonly tensor?: number; // the IR tensor of an activation or gradient buffer
 }
 
 export interface ArenaReport {
@@ -81,6 +82,7 @@ export async function planArena(p: TrainingPlan | InferencePlan, opts: ArenaOpti
   }
   const buffers: ArenaBuffer[] = trace.buffers.map((b) => ({
     id: b.id, offset: offsets.get(b.id)!, size: b.size, start: b.start, end: b.end, kind: b.kind, layer: b.layer,
+    ...(b.tensor === undefined ? {} : { tensor: b.tensor }),
   }));
   seconds += sol.seconds;
   const violations = opts.verify ? verify(trace.buffers, offsets) : null;

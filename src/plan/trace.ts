@@ -29,6 +29,8 @@ export type BufferKind = 'weights' | 'gradients' | 'optimizer' | 'skeletal' | 't
 export interface PlanBuffer extends Buffer {
   readonly kind: BufferKind;
   readonly layer: string; // layer name, or '-' for buffers of the whole model
+  /** The IR tensor an activation or gradient buffer holds (reports map it to a DSL line). */
+  readonly tensor?: number;
 }
 
 export interface PlanTrace {
@@ -69,8 +71,8 @@ export function buildTrace(inp: TraceInput): PlanTrace {
   const bwd = g.layers.map((l) => [B(l.ops[l.ops.length - 1]), B(l.ops[0]) + 1] as const);
   const bytesOf = (t: number): number => Math.ceil((numel(g.tensors[t].shape) * DTYPE_BYTES[g.tensors[t].dtype]) / sh.divisor[t]);
   const out: PlanBuffer[] = [];
-  const add = (id: string, size: number, start: number, end: number, kind: BufferKind, layer: string, align = ALIGN): void => {
-    if (size > 0 && end > start) out.push({ id, size: Math.ceil(size), start, end, align, kind, layer });
+  const add = (id: string, size: number, start: number, end: number, kind: BufferKind, layer: string, align = ALIGN, tensor?: number): void => {
+    if (size > 0 && end > start) out.push({ id, size: Math.ceil(size), start, end, align, kind, layer, ...(tensor === undefined ? {} : { tensor }) });
   };
   const nameOf = (t: number): string => `${g.tensors[t].name}#${t}`;
   const layerOfTensor = (t: number): string => {
@@ -160,15 +162,15 @@ export function buildTrace(inp: TraceInput): PlanTrace {
     let keptUntil = -1;
     if (keep.length > 0) {
       keptUntil = Math.max(end, ...keep.map((s) => bwd[s.li][1]));
-      add(`act:${nameOf(r)}`, bytesOf(r), start, keptUntil, 'skeletal', g.layers[keep[0].li].name);
+      add(`act:${nameOf(r)}`, bytesOf(r), start, keptUntil, 'skeletal', g.layers[keep[0].li].name, ALIGN, r);
     } else {
       const first = sv.find((s) => s.how === 'buffer');
       const inSlot = first !== undefined && start >= fwd[Math.max(0, first.li - 1)][0] && end <= fwd[first.li][1];
-      if (!inSlot) add(`act:${nameOf(r)}`, bytesOf(r), start, end, 'transient', layerOfTensor(r));
+      if (!inSlot) add(`act:${nameOf(r)}`, bytesOf(r), start, end, 'transient', layerOfTensor(r), ALIGN, r);
     }
     for (const s of sv)
       if (s.how === 'recompute' && keptUntil < bwd[s.li][1])
-        add(`act:${nameOf(r)}:recomputed@${g.layers[s.li].name}`, bytesOf(r), bwd[s.li][0], bwd[s.li][1], 'skeletal', g.layers[s.li].name);
+        add(`act:${nameOf(r)}:recomputed@${g.layers[s.li].name}`, bytesOf(r), bwd[s.li][0], bwd[s.li][1], 'skeletal', g.layers[s.li].name, ALIGN, r);
   }
 
   // Backward: activation gradients, allocated by their first consumer's backward and freed after
@@ -183,11 +185,11 @@ export function buildTrace(inp: TraceInput): PlanTrace {
       for (const t of op.outputs)
         for (const r of tg.rootsOf(t))
           if (r === t && !ins.has(r) && live.has(r)) {
-            add(`grad:${nameOf(r)}`, bytesOf(r), live.get(r)!, B(i) + 1, 'transient', layerOfTensor(r));
+            add(`grad:${nameOf(r)}`, bytesOf(r), live.get(r)!, B(i) + 1, 'transient', layerOfTensor(r), ALIGN, r);
             live.delete(r);
           }
     }
-    for (const [r, s] of live) add(`grad:${nameOf(r)}`, bytesOf(r), s, T - 1, 'transient', layerOfTensor(r));
+    for (const [r, s] of live) add(`grad:${nameOf(r)}`, bytesOf(r), s, T - 1, 'transient', layerOfTensor(r), ALIGN, r);
   }
 
   // Level 1: transients inside one repeated layer's forward (backward) span.
