@@ -35,7 +35,8 @@ export async function allocate(problem: Problem, opts: AllocOptions = {}): Promi
   let optimal = peak <= lb;
   const fits = () => capacity !== undefined && peak <= capacity;
   const stopAtCapacity = opts.stopAtCapacity ?? true;
-  const wantMore = () => !optimal && !(fits() && stopAtCapacity) && performance.now() < deadline;
+  const goodEnough = () => opts.goalGap !== undefined && peak <= lb * (1 + opts.goalGap);
+  const wantMore = () => !optimal && !(fits() && stopAtCapacity) && !goodEnough() && performance.now() < deadline;
 
   const tryLayout = (name: string, offs: number[], p: number, opt: boolean): void => {
     const bad = verify(buffers, offs);

@@ -51,6 +51,8 @@ export interface AllocOptions {
    * false: keep tightening the peak towards the lower bound until the time limit.
    */
   readonly stopAtCapacity?: boolean;
+  /** Stop once the peak is within this fraction of the lower bound (e.g. 0.002): good enough. */
+  readonly goalGap?: number;
   /** Called now and then during long solves with the fraction of the time limit used (progress bars). */
   readonly onProgress?: (fractionOfLimit: number) => void;
 }
