@@ -2,7 +2,7 @@
 //   node launcher.js (--weights DIR_OR_INDEX | --random-weights SEED) --prompt-embeds E.safetensors --out video.mp4 [--steps 50] [--shift 7] [--guidance 6] [--seed 0]
 // It imports only Node built-ins (copy this folder to a machine with Node and run it there).
 import { spawnSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, existsSync, readdirSync, mkdtempSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -290,55 +290,6 @@ export function writeVideo(frames: Buffer[], W: number, H: number, fps: number, 
     const why = /\.mp4$/i.test(out) ? 'ffmpeg not found; ' : '';
     return `${why}wrote ${frames.length} PNG frames (${W}x${H}) to ${dir}/ (play at ${fps} fps: ffmpeg -framerate ${fps} -i ${dir}/frame_%05d.png -pix_fmt yuv420p video.mp4)`;
 }
-// ---------------------------------------------------------------- plan types (filled by mc compile)
-export interface TensorSpec {
-    readonly name: string;
-    readonly dtype: DType;
-    readonly shape: readonly number[];
-}
-/** One rule of a name mapping (a *.diffusers.map file next to the spec). */
-export interface MapRule {
-    readonly spec: string; // spec prefix pattern, {i} = a block index; '*' = identity
-    readonly parts: readonly {
-        readonly name: string;
-        readonly units: number;
-    }[];
-    readonly swap: boolean;
-    readonly dtype?: DType;
-}
-export interface WeightMap {
-    readonly source: string; // the map file, for messages
-    readonly rules: readonly MapRule[];
-    readonly ignore: readonly string[];
-}
-export interface ModelPlan {
-    readonly dir: string; // relative to the launcher: the executable is DIR/model
-    readonly model: string;
-    readonly folder: string; // the checkpoint folder: transformer or vae
-    readonly weights: readonly TensorSpec[]; // declared dtypes (what a checkpoint stores)
-    readonly inputs: readonly TensorSpec[];
-    readonly outputs: readonly TensorSpec[];
-    readonly weightBytes: number;
-    readonly arenaBytes: number;
-    readonly map: WeightMap;
-}
-export interface PipelinePlan {
-    readonly kind: 'hunyuan-video';
-    readonly backend: 'cpu' | 'cuda';
-    readonly dit: ModelPlan;
-    readonly vae: ModelPlan;
-    readonly frames: number;
-    readonly height: number;
-    readonly width: number;
-    readonly scaling: number; // the VAE's scaling factor: latents are divided by it before decoding
-    readonly fps: number;
-}
-export interface SinglePlan {
-    readonly kind: 'single';
-    readonly backend: 'cpu' | 'cuda';
-    readonly model: ModelPlan;
-}
-export type Plan = PipelinePlan | SinglePlan;
 // ---------------------------------------------------------------- weights: name mapping and checks
 export interface Piece {
     readonly source: string; // checkpoint tensor name
@@ -357,7 +308,7 @@ export interface Resolved {
     }[];
     readonly pieces: readonly Piece[];
 }
-const ruleRegex = (p: string): RegExp => new RegExp('^' + p.replace(/[.*+?^$()[\]\\|]/g, '\\$&').replace(/\\\{i\\\}|\{i\}/g, '(\\d+)'));
+export const ruleRegex = (p: string): RegExp => new RegExp('^' + p.replace(/[.*+?^$()[\]\\|]/g, '\\$&').replace(/\\\{i\\\}|\{i\}/g, '(\\d+)'));
 /** The checkpoint tensors (names, shapes, row pieces) a spec weight is read from. */
 export function resolveWeight(map: WeightMap, w: TensorSpec): Resolved {
     let best: {
@@ -451,8 +402,8 @@ export function openCheckpoint(folder: string): Checkpoint {
     }
     return { folder, tensors };
 }
-const readdirNames = (folder: string): string[] => readdirSync(folder).sort();
-const ignored = (map: WeightMap, name: string): boolean => map.ignore.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+export const readdirNames = (folder: string): string[] => readdirSync(folder).sort();
+export const ignored = (map: WeightMap, name: string): boolean => map.ignore.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
 /**
  * Checks a checkpoint against a model plan and returns the executable's weights plan (text). Every
  * problem (missing, extra, wrong shape, wrong dtype) is collected into one LaunchError.
@@ -508,6 +459,55 @@ export function checkWeights(m: ModelPlan, ck: Checkpoint): string {
     }
     return [...files.map((f, k) => `file ${k} ${resolve(f)}`), ...lines, ''].join('\n');
 }
+// ---------------------------------------------------------------- plan types (filled by mc compile)
+export interface TensorSpec {
+    readonly name: string;
+    readonly dtype: DType;
+    readonly shape: readonly number[];
+}
+/** One rule of a name mapping (a *.diffusers.map file next to the spec). */
+export interface MapRule {
+    readonly spec: string; // spec prefix pattern, {i} = a block index; '*' = identity
+    readonly parts: readonly {
+        readonly name: string;
+        readonly units: number;
+    }[];
+    readonly swap: boolean;
+    readonly dtype?: DType;
+}
+export interface WeightMap {
+    readonly source: string; // the map file, for messages
+    readonly rules: readonly MapRule[];
+    readonly ignore: readonly string[];
+}
+export interface ModelPlan {
+    readonly dir: string; // relative to the launcher: the executable is DIR/model
+    readonly model: string;
+    readonly folder: string; // the checkpoint folder: transformer or vae
+    readonly weights: readonly TensorSpec[]; // declared dtypes (what a checkpoint stores)
+    readonly inputs: readonly TensorSpec[];
+    readonly outputs: readonly TensorSpec[];
+    readonly weightBytes: number;
+    readonly arenaBytes: number;
+    readonly map: WeightMap;
+}
+export interface PipelinePlan {
+    readonly kind: 'hunyuan-video';
+    readonly backend: 'cpu' | 'cuda';
+    readonly dit: ModelPlan;
+    readonly vae: ModelPlan;
+    readonly frames: number;
+    readonly height: number;
+    readonly width: number;
+    readonly scaling: number; // the VAE's scaling factor: latents are divided by it before decoding
+    readonly fps: number;
+}
+export interface SinglePlan {
+    readonly kind: 'single';
+    readonly backend: 'cpu' | 'cuda';
+    readonly model: ModelPlan;
+}
+export type Plan = PipelinePlan | SinglePlan;
 // ---------------------------------------------------------------- executables
 export type Forward = (inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
 /** One executable in loop mode: weights resident, one `run IN OUT` per forward. */
