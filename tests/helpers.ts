@@ -1,21 +1,16 @@
 // Test helpers: run the front end on example files the way the CLI does (with `use` resolved
 // from disk), and fail loudly with formatted diagnostics when a spec does not elaborate.
 import { readFileSync } from 'node:fs';
+import { readUsed } from '../src/cli/common.js';
 import { compileSpec, formatDiagnostics, type FrontEndResult } from '../src/driver/pipeline.js';
 import type { ElabOptions } from '../src/elab/elaborate.js';
 import type { Graph } from '../src/ir/types.js';
 import { verifyGraph } from '../src/ir/verify.js';
 
-export const readDisk = (p: string): string | { error: string } => {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return { error: 'no such file' };
-  }
-};
+export { readUsed as readDisk } from '../src/cli/common.js';
 
 export function frontEnd(path: string, opts: { model?: string; set?: Record<string, number> } = {}): FrontEndResult {
-  return compileSpec(path, readFileSync(path, 'utf8'), opts, readDisk);
+  return compileSpec(path, readFileSync(path, 'utf8'), opts, readUsed);
 }
 
 /** Elaborates and verifies a spec; throws with the diagnostics if it does not. */

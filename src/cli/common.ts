@@ -29,16 +29,18 @@ export function readSpec(path: string): string {
   }
 }
 
+/** Reads a file named by `use "..."`: its text, or why it cannot be read (a diagnostic, not a throw). */
+export function readUsed(p: string): string | { error: string } {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch (e) {
+    return { error: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message) };
+  }
+}
+
 /** Runs the front end; prints diagnostics to stderr. Returns the graph, or an exit code. */
 export function frontEnd(path: string, model: string | undefined, sets: readonly string[] | undefined): FrontEndResult & { exit?: number } {
-  const read = (p: string): string | { error: string } => {
-    try {
-      return readFileSync(p, 'utf8');
-    } catch (e) {
-      return { error: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message) };
-    }
-  };
-  const r = compileSpec(path, readSpec(path), { model, set: parseSets(sets) }, read);
+  const r = compileSpec(path, readSpec(path), { model, set: parseSets(sets) }, readUsed);
   if (r.usage) throw new UsageError(r.usage);
   if (r.diagnostics.length > 0) {
     process.stderr.write(formatDiagnostics(r) + '\n');
