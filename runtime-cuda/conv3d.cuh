@@ -5,8 +5,12 @@
  *     the source index is clamped into range; otherwise zero padding of front[a] on each side.
  *   upsample: y[b, c, t, h, w] = x[b, c, src_t, h / fh, w / fw]; causal: src_t = 0 for t = 0, else
  *     1 + (t - 1) / ft (frame 0 is upsampled in space only); otherwise src_t = t / ft.
- * One output element per index (direct convolution). Not here yet: the implicit-GEMM tensor-core
- * conv the full-size VAE needs (the direct form is the reference and the tiny-model path).
+ * conv3d_direct: one output element per index (parallel_for). It is the CPU backend, the reference,
+ * and the GPU path for fp32 storage and for MC_CONV=direct.
+ * GPU, bf16 / fp16 storage: conv3d_igemm (conv3d_igemm.cuh), an implicit GEMM on tensor cores
+ * (M = output positions, N = Co, K = Ci * kt * kh * kw; im2col is gathered into shared memory on the
+ * fly, never materialized). MC_CONV=direct (read once; conv_mode() is writable for tests) forces the
+ * direct kernel, so a run can compare the two.
  */
 #pragma once
 #include "common.cuh"  // defines: parallel_for, ld, st
@@ -20,7 +24,7 @@ struct ConvArgs {
 };
 
 template <class T>
-void conv3d(Stream s, const T* x, const T* w, const T* bias, T* y, ConvArgs a) {
+void conv3d_direct(Stream s, const T* x, const T* w, const T* bias, T* y, ConvArgs a) {
   parallel_for(s, a.B * a.Co * a.To * a.Ho * a.Wo, [=] MC_HD(i64 i) {
     i64 ow = i % a.Wo, oh = (i / a.Wo) % a.Ho, ot = (i / (a.Wo * a.Ho)) % a.To;
     i64 o = (i / (a.Wo * a.Ho * a.To)) % a.Co, b = i / (a.Wo * a.Ho * a.To * a.Co);
@@ -46,6 +50,26 @@ void conv3d(Stream s, const T* x, const T* w, const T* bias, T* y, ConvArgs a) {
     }
     st(y[i], acc);
   });
+}
+
+}  // namespace mc
+
+#ifdef __CUDACC__
+#include <type_traits>          // defines: std::is_same
+#include "conv3d_igemm.cuh"     // defines: conv3d_igemm, conv_mode (needs ConvArgs, above)
+#endif
+
+namespace mc {
+
+template <class T>
+void conv3d(Stream s, const T* x, const T* w, const T* bias, T* y, ConvArgs a) {
+#ifdef __CUDACC__
+  // 16-bit storage: tensor cores unless MC_CONV=direct; false = not applicable (shape limits, or the
+  // kernel was built for an arch below sm_80), then the direct kernel below.
+  if constexpr (std::is_same<T, bf16>::value || std::is_same<T, fp16>::value)
+    if (conv_mode() == 0 && conv3d_igemm(s, x, w, bias, y, a)) return;
+#endif
+  conv3d_direct(s, x, w, bias, y, a);
 }
 
 template <class T>

@@ -15,5 +15,5 @@
 #include "rope.cuh"         // defines: rope
 #include "elementwise.cuh"  // defines: binary, unary, modulate, gate, cast
 #include "copy.cuh"         // defines: strided_copy
-#include "conv3d.cuh"       // defines: conv3d, upsample
+#include "conv3d.cuh"       // defines: conv3d, upsample (nvcc: + conv3d_igemm.cuh, the tensor-core conv)
 #include "embed.cuh"        // defines: embedding, timestep_embedding, reduce_axis

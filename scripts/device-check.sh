@@ -3,6 +3,7 @@
 # nvcc, PyTorch; no Node, no network), from the repository root, after `bash scripts/device-prepare.sh`
 # built everything here into devrun/ (carried). Prints everything to stdout:
 #   0. the kernel harness (runtime-cuda/dev/attention_test.cu): new kernels vs references, speed
+#   0b. the conv3d harness (runtime-cuda/dev/conv3d_test.cu): implicit-GEMM conv vs direct, speed
 #   1. tiny DiT / VAE / GPT: the CUDA executable vs the CPU executable's output (same weights, inputs)
 #   2. the pipeline at 544x960x129 (bench.sh): 2 DiT steps with weights resident, 3 VAE tile decodes
 #   3. the full 13B DiT forward at 720x1280x129, random weights drawn on the GPU: per-layer and
@@ -35,6 +36,9 @@ PY
 
 section "0. kernel harness: attention and GEMM kernels vs references, and their speed"
 step 75 devrun/attention_test
+
+section "0b. conv3d harness: implicit-GEMM (tensor-core) conv vs the direct kernel, and their speed"
+step 90 devrun/conv3d_test
 
 section "1. tiny models: CUDA vs CPU output (same weights and inputs; tolerance 2e-2, bf16/fp16 storage)"
 for m in dit vae gpt; do

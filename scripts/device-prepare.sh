@@ -7,6 +7,7 @@
 #                                (weights are drawn on the GPU: --random-weights)
 #   devrun/hv544/                the pipeline at 544x960x129 (mc compile --pipeline) and bench.sh
 #   devrun/attention_test        runtime-cuda/dev/attention_test.cu (kernels vs references, timings)
+#   devrun/conv3d_test           runtime-cuda/dev/conv3d_test.cu (implicit-GEMM conv vs direct, timings)
 # Then, on the device: bash scripts/device-check.sh (carry devrun).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,7 @@ mc inputs examples/hunyuan-video/dit.mc --set height=544 --set width=960 --rando
 mc inputs examples/hunyuan-video/vae.mc --model decoder --set frames=65 --set height=256 --set width=256 --random 2 -o $p/vae-inputs.safetensors
 # The kernel harness: new attention / GEMM kernels vs the old ones and a CPU reference, with timings.
 nvcc -std=c++17 -O2 -arch="$ARCH" --extended-lambda -Iruntime-cuda runtime-cuda/dev/attention_test.cu -o devrun/attention_test
+nvcc -std=c++17 -O2 -arch="$ARCH" --extended-lambda -Iruntime-cuda runtime-cuda/dev/conv3d_test.cu -o devrun/conv3d_test
 
 # Only the executables and data travel; the generated sources stay here.
 find devrun -mindepth 2 -type f ! -name model ! -name bench.sh ! -name '*.safetensors' -delete

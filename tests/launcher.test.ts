@@ -12,6 +12,7 @@ import { compileCommand } from '../src/cli/compile.js';
 import { evaluate, relError } from '../src/eval/interp.js';
 import { generate, readPrompt, resolveWeight, sigmas, guidanceInput, tiles1d, type Forward, type PipelinePlan, type Tensor } from '../src/launcher/runtime.js';
 import { emitLauncher } from '../src/launcher/emit.js';
+import { writeVideo } from '../src/launcher/runtime-io.js';
 import { readSafetensors, writeSafetensors, type TensorData } from '../src/safetensors/index.js';
 import { loadMap } from '../src/weights/map.js';
 import { toCheckpoint, writeCheckpoint, writeRandomCheckpoint } from '../src/weights/diffusers.js';
@@ -25,19 +26,19 @@ const PE = join(TMP, 'prompt.safetensors');
 // The tiny VAE with 4/8/16 channels (CPU time), decoding 2x4x8 latent tiles of the 2x8x8 latent: 3 tiles.
 const VAE_SET = ['frames=5', 'height=32', 'width=64', 'ch1=4', 'ch2=8', 'ch3=16', 'groups=4'];
 const vaeSets = Object.fromEntries(VAE_SET.map((s) => s.split('=')).map(([k, v]) => [k, Number(v)]));
-const quiet = <T>(f: () => T): T => {
+const quiet = async <T>(f: () => Promise<T>): Promise<T> => {
   const w = process.stdout.write.bind(process.stdout);
   process.stdout.write = (() => true) as typeof process.stdout.write;
-  try { return f(); } finally { process.stdout.write = w; }
+  try { return await f(); } finally { process.stdout.write = w; }
 };
 const launch = (args: string[]) => spawnSync('node', [join(DIR, 'launcher.js'), ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2' } });
 let plan: PipelinePlan;
 let ditW: Map<string, TensorData>;
 let vaeW: Map<string, TensorData>;
 
-beforeAll(() => {
+beforeAll(async () => {
   const args = ['examples/tiny/dit.mc', '--pipeline', 'hunyuan-video', '--vae', 'examples/tiny/vae.mc', ...VAE_SET.flatMap((s) => ['--vae-set', s]), '--backend', 'cpu', '-o', DIR];
-  expect(quiet(() => compileCommand(args))).toBe(0);
+  expect(await quiet(() => compileCommand(args))).toBe(0);
   const src = readFileSync(join(DIR, 'launcher.ts'), 'utf8');
   plan = new Function(`return (${src.slice(src.indexOf('const PLAN: Plan = ') + 19, src.indexOf('\nprocess.exitCode')).replace(/;\s*$/, '')})`)() as PipelinePlan;
   ditW = writeRandomCheckpoint(load('examples/tiny/dit.mc'), loadMap('examples/hunyuan-video/dit.diffusers.map'), 1, join(CK, 'transformer')).spec;
@@ -83,13 +84,13 @@ describe('the launcher', () => {
   }, 30_000);
 
   let video: Float32Array;
-  test('runs 3 steps end to end and writes PNG frames (no ffmpeg) or an MP4', () => {
-    const r = launch(['--weights', CK, '--prompt-embeds', PE, '--out', join(TMP, 'a.mp4'), '--steps', '3', '--dump-video', join(TMP, 'a.safetensors')]);
+  test('runs 3 steps end to end and writes PNG frames', () => {
+    const r = launch(['--weights', CK, '--prompt-embeds', PE, '--out', join(TMP, 'a_frames'), '--steps', '3', '--dump-video', join(TMP, 'a.safetensors')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/step 3\/3 .*\ndenoise: [\d.]+ s \(3 steps\)/);
     expect(r.stdout).toMatch(/decode: [\d.]+ s \(3 decoder calls of 2x4x8 latents\)/);
-    if (existsSync(join(TMP, 'a.mp4'))) return;
+    expect(r.stdout).toMatch(/wrote 5 PNG frames \(64x64\)/);
     const frames = readdirSync(join(TMP, 'a_frames'));
     expect(frames).toEqual(['frame_00000.png', 'frame_00001.png', 'frame_00002.png', 'frame_00003.png', 'frame_00004.png']);
     expect(readFileSync(join(TMP, 'a_frames', frames[0])).subarray(1, 4).toString()).toBe('PNG');
@@ -111,12 +112,45 @@ describe('the launcher', () => {
     expect(err).toBeLessThanOrEqual(3e-2);
   }, 60_000);
 
-  test('is identical across two runs with the same seed', () => {
+  test('is identical across two runs with the same seed (frames and video)', () => {
     const r = launch(['--weights', CK, '--prompt-embeds', PE, '--out', join(TMP, 'b_frames'), '--steps', '3', '--dump-video', join(TMP, 'b.safetensors')]);
     expect(r.status).toBe(0);
     expect(readFileSync(join(TMP, 'b.safetensors')).equals(readFileSync(join(TMP, 'a.safetensors')))).toBe(true);
     for (const f of readdirSync(join(TMP, 'b_frames'))) expect(readFileSync(join(TMP, 'b_frames', f)).equals(readFileSync(join(TMP, 'a_frames', f)))).toBe(true);
   }, 60_000);
+});
+
+describe('video output', () => {
+  // 6 frames of 64x32 RGB: a moving bar, so the encoder sees motion.
+  const frames = Array.from({ length: 6 }, (_, f) => {
+    const b = Buffer.alloc(64 * 32 * 3, 20);
+    for (let y = 0; y < 32; y++) for (let x = 8 * f; x < 8 * f + 8; x++) b.fill(230, (y * 64 + x) * 3, (y * 64 + x) * 3 + 3);
+    return b;
+  });
+  const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
+  const hasFfprobe = spawnSync('ffprobe', ['-version']).status === 0;
+
+  (hasFfmpeg ? test : test.skip)('MP4 through ffmpeg: H.264, yuv420p, 24 fps, every frame, nothing partial left', () => {
+    const out = join(TMP, 'v.mp4');
+    expect(writeVideo(frames, 64, 32, 24, out)).toBe(`wrote ${out} (6 frames, 64x32, 24 fps)`);
+    expect(readdirSync(TMP).filter((f) => f.includes('partial'))).toEqual([]);
+    if (!hasFfprobe) return;
+    const p = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,pix_fmt,width,height,r_frame_rate,nb_read_frames', '-of', 'json', out], { encoding: 'utf8' });
+    expect(JSON.parse(p.stdout).streams[0]).toEqual({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 64, height: 32, r_frame_rate: '24/1', nb_read_frames: '6' });
+  });
+
+  test('without ffmpeg: PNG frames beside the requested MP4, and a message saying so', () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const msg = writeVideo(frames, 64, 32, 24, join(TMP, 'w.mp4'));
+      expect(msg).toMatch(/^ffmpeg not found; wrote 6 PNG frames \(64x32\) to .*w_frames\/ \(play at 24 fps: ffmpeg -framerate 24/);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(readdirSync(join(TMP, 'w_frames'))).toHaveLength(6);
+    expect(existsSync(join(TMP, 'w.mp4'))).toBe(false);
+  });
 });
 
 describe('bad input is one line, before any compute, and writes nothing', () => {

@@ -1,5 +1,5 @@
 // `mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90]
-//   [--dtype declared|fp32] [--arena greedy|sequential] [--offsets PLAN.json] -o DIR [--no-build]
+//   [--dtype declared|fp32] [--arena planned|greedy|sequential] [--offsets PLAN.json] -o DIR [--no-build]
 //   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]...]`
 // Writes DIR/model.cu and DIR/runtime/*.cuh (a self-contained tree), then builds DIR/model with
 // g++ (cpu) or nvcc (cuda) and prints the command. It also writes DIR/launcher.ts and DIR/launcher.js
@@ -13,8 +13,8 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type EmitOptions, emitProgram, type Storage } from '../codegen/emit.js';
-import type { ArenaMode } from '../codegen/plan.js';
+import { type EmitOptions, emitProgram, type Storage, tensorBytes } from '../codegen/emit.js';
+import { ARENA_MODES, type ArenaMode, type ExternalOffsets, solveArena } from '../codegen/plan.js';
 import type { Graph } from '../ir/types.js';
 import { emitLauncher } from '../launcher/emit.js';
 import { BENCH_SH } from '../launcher/bench.js';
@@ -35,18 +35,28 @@ export function buildCommand(backend: 'cpu' | 'cuda', dir: string, arch: string)
 interface BuildOptions {
   readonly storage: Storage;
   readonly arena: ArenaMode;
-  readonly offsets?: { total: number; offsets: Record<string, number> };
+  readonly offsets?: ExternalOffsets;
   readonly hw?: string;
   readonly backend: 'cpu' | 'cuda';
   readonly arch: string;
   readonly build: boolean;
 }
 
+// The arena solve's budget per program: the planner stops earlier once its layout is within 0.2%
+// of the live-bytes bound (the 13B DiT at 720p: ~0.3 s).
+const ARENA_TIME_LIMIT_S = 5;
+
 /** Writes DIR/model.cu and DIR/runtime/, builds DIR/model unless --no-build; returns the program's plan or an exit code. */
-function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: string, o: BuildOptions, map: WeightMap, folder: string, rel: string): ModelPlan | number {
+async function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: string, o: BuildOptions, map: WeightMap, folder: string, rel: string): Promise<ModelPlan | number> {
   let emitted;
   try {
-    emitted = emitProgram(g, { storage: o.storage, arena: o.arena, offsets: o.offsets, sources });
+    let offsets = o.offsets;
+    if (!offsets && o.arena === 'planned') {
+      const solved = await solveArena(g, tensorBytes(g, o.storage), ARENA_TIME_LIMIT_S);
+      process.stdout.write(`arena planned by the memory planner: ${bytes(solved.total)} (${solved.note})\n`);
+      offsets = solved;
+    }
+    emitted = emitProgram(g, { storage: o.storage, arena: o.offsets ? undefined : o.arena, offsets, sources });
   } catch (e) {
     process.stderr.write(`mc compile: error: ${(e as Error).message}\n`);
     return 1;
@@ -104,7 +114,7 @@ function mapFor(sources: ReadonlyMap<string, unknown>, main: string): WeightMap 
   return p ? loadMap(p) : IDENTITY;
 }
 
-export function compileCommand(argv: string[]): number {
+export async function compileCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -112,7 +122,7 @@ export function compileCommand(argv: string[]): number {
       options: {
         model: { type: 'string' }, set: { type: 'string', multiple: true }, hw: { type: 'string' },
         mode: { type: 'string', default: 'infer' }, backend: { type: 'string', default: 'cuda' }, arch: { type: 'string', default: 'sm_90' },
-        dtype: { type: 'string', default: 'declared' }, arena: { type: 'string', default: 'greedy' }, offsets: { type: 'string' },
+        dtype: { type: 'string', default: 'declared' }, arena: { type: 'string', default: 'planned' }, offsets: { type: 'string' },
         out: { type: 'string', short: 'o' }, 'no-build': { type: 'boolean', default: false },
         pipeline: { type: 'string' }, vae: { type: 'string' }, 'vae-set': { type: 'string', multiple: true },
       },
@@ -126,8 +136,8 @@ export function compileCommand(argv: string[]): number {
   if (v.backend !== 'cpu' && v.backend !== 'cuda') throw new UsageError(`--backend must be cuda or cpu, got '${v.backend}'`);
   if (!/^sm_\d{2,3}a?$/.test(v.arch!)) throw new UsageError(`--arch must look like sm_90, got '${v.arch}'`);
   if (v.dtype !== 'declared' && v.dtype !== 'fp32') throw new UsageError(`--dtype must be declared or fp32, got '${v.dtype}'`);
-  if (v.arena !== 'greedy' && v.arena !== 'sequential') throw new UsageError(`--arena must be greedy or sequential, got '${v.arena}'`);
-  let offsets: { total: number; offsets: Record<string, number> } | undefined;
+  if (!ARENA_MODES.includes(v.arena as ArenaMode)) throw new UsageError(`--arena must be one of ${ARENA_MODES.join(', ')}, got '${v.arena}'`);
+  let offsets: ExternalOffsets | undefined;
   if (v.offsets) {
     try {
       offsets = JSON.parse(readFileSync(v.offsets, 'utf8'));
@@ -144,7 +154,7 @@ export function compileCommand(argv: string[]): number {
   const dir = v.out;
   try {
     if (!v.pipeline) {
-      const p = writeProgram(fe.graph, fe.sources, dir, o, mapFor(fe.sources, positionals[0]), '', '.');
+      const p = await writeProgram(fe.graph, fe.sources, dir, o, mapFor(fe.sources, positionals[0]), '', '.');
       if (typeof p === 'number') return p;
       writeLauncher(dir, { kind: 'single', backend: o.backend, model: p });
       return EXIT_OK;
@@ -159,9 +169,9 @@ export function compileCommand(argv: string[]): number {
     const dl = fe.graph.tensors[fe.graph.inputs[0]].shape;
     if (lat[1] !== dl[1] || lat[2] > dl[2] || lat[3] > dl[3] || lat[4] > dl[4])
       throw new UsageError(`the decoder's latent tile [${lat.join(', ')}] must have the DiT latent's channels and fit in [${dl.join(', ')}]; choose it with --vae-set frames=.. --vae-set height=.. --vae-set width=..`);
-    const dit = writeProgram(fe.graph, fe.sources, join(dir, 'dit'), o, mapFor(fe.sources, positionals[0]), 'transformer', 'dit');
+    const dit = await writeProgram(fe.graph, fe.sources, join(dir, 'dit'), o, mapFor(fe.sources, positionals[0]), 'transformer', 'dit');
     if (typeof dit === 'number') return dit;
-    const vae = writeProgram(ve.graph, ve.sources, join(dir, 'vae'), o, mapFor(ve.sources, v.vae!), 'vae', 'vae');
+    const vae = await writeProgram(ve.graph, ve.sources, join(dir, 'vae'), o, mapFor(ve.sources, v.vae!), 'vae', 'vae');
     if (typeof vae === 'number') return vae;
     writeLauncher(dir, { kind: 'hunyuan-video', backend: o.backend, dit, vae, frames: d.frames, height: d.height, width: d.width, scaling: 0.476986, fps: 24 });
     const ntiles = tiles1d(dl[2], lat[2]).length * tiles1d(dl[3], lat[3]).length * tiles1d(dl[4], lat[4]).length;

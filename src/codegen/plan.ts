@@ -1,16 +1,24 @@
 // Arena layout for generated programs. Weights get their own arena (sequential, they live for the
 // whole run); inputs, activations and outputs share one arena laid out by one of:
 //   - 'sequential': one slot per tensor, never reused (one buffer per tensor; the reference layout);
-//   - 'greedy': lifetimes [producer op, last reader op] (inputs from -1, outputs to the end), largest
-//     first, each at the lowest offset that overlaps no placed tensor whose lifetime overlaps;
-//   - an external plan (`--offsets FILE.json`, from the memory planner): {"total": BYTES,
-//     "offsets": {"TENSOR_ID": OFFSET, ...}} covering every non-weight tensor.
-// Every offset is a multiple of ALIGN (tensor-core tiles and 16-byte vector loads need it).
+//   - 'greedy': the memory planner's greedy placement (src/alloc: best of several orders and fits);
+//   - 'planned' (mc compile's default): the memory planner's full solve (allocate(): greedy, then the
+//     exact search until the layout meets the live-bytes lower bound or the time limit), done by
+//     solveArena() before emission and passed in as an external plan;
+//   - an external plan (`--offsets FILE.json`): {"total": BYTES, "offsets": {"TENSOR_ID": OFFSET, ...}}
+//     covering every non-weight tensor.
+// Lifetimes are in op steps: a tensor is live from its producer to its last reader (inputs from
+// before the first op, outputs to the end), both ends inclusive, so an op's output never shares
+// bytes with its own inputs (the kernels are not in-place). Every offset is a multiple of ALIGN
+// (tensor-core tiles and 16-byte vector loads need it). Whatever the source, the layout is checked
+// by the allocator's independent verifier before any code is written.
+import { allocate, type Buffer, greedy, verify } from '../alloc/index.js';
 import type { Graph } from '../ir/types.js';
-import { numel } from '../ir/types.js';
 
 export const ALIGN = 256;
-export type ArenaMode = 'sequential' | 'greedy';
+export type ArenaMode = 'sequential' | 'greedy' | 'planned';
+export const ARENA_MODES: readonly ArenaMode[] = ['planned', 'greedy', 'sequential'];
+export type ExternalOffsets = { readonly total: number; readonly offsets: Readonly<Record<string, number>> };
 
 export interface ArenaPlan {
   readonly total: number;
@@ -22,27 +30,8 @@ export interface ArenaPlan {
 
 const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
-export function planArena(g: Graph, bytesOf: (id: number) => number, mode: ArenaMode, external?: { total: number; offsets: Record<string, number> }): ArenaPlan {
-  const weightOffsets = new Map<number, number>();
-  let wt = 0;
-  for (const t of g.tensors) if (t.kind === 'weight') { weightOffsets.set(t.id, wt); wt += up(bytesOf(t.id)); }
-  const acts = g.tensors.filter((t) => t.kind !== 'weight');
-  const offsets = new Map<number, number>();
-  if (external) {
-    for (const t of acts) {
-      const o = external.offsets[String(t.id)];
-      if (!Number.isSafeInteger(o) || o < 0 || o % ALIGN !== 0 || o + bytesOf(t.id) > external.total)
-        throw new Error(`offsets: tensor ${t.id} (${t.name}) needs an offset that is a multiple of ${ALIGN} inside the arena of ${external.total} bytes, got ${o}`);
-      offsets.set(t.id, o);
-    }
-    return { total: external.total, offsets, weightTotal: wt, weightOffsets };
-  }
-  if (mode === 'sequential') {
-    let at = 0;
-    for (const t of acts) { offsets.set(t.id, at); at += up(bytesOf(t.id)); }
-    return { total: at, offsets, weightTotal: wt, weightOffsets };
-  }
-  const end = g.ops.length;
+/** One allocator buffer per non-weight tensor, id = the tensor id, end exclusive. */
+export function lifetimes(g: Graph, bytesOf: (id: number) => number): Buffer[] {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   for (const id of g.inputs) { first.set(id, -1); last.set(id, -1); }
@@ -50,25 +39,48 @@ export function planArena(g: Graph, bytesOf: (id: number) => number, mode: Arena
     for (const i of op.inputs) last.set(i, Math.max(last.get(i) ?? op.id, op.id));
     for (const o of op.outputs) { first.set(o, op.id); if (!last.has(o)) last.set(o, op.id); }
   }
-  for (const id of g.outputs) last.set(id, end);
-  const order = [...acts].sort((a, b) => bytesOf(b.id) - bytesOf(a.id) || a.id - b.id);
-  const placed: { s: number; e: number; off: number; size: number }[] = [];
-  let total = 0;
-  for (const t of order) {
+  for (const id of g.outputs) last.set(id, g.ops.length);
+  return g.tensors.filter((t) => t.kind !== 'weight').map((t) => {
     const s = first.get(t.id) ?? -1;
-    const e = last.get(t.id) ?? s;
-    const size = up(bytesOf(t.id));
-    const busy = placed.filter((p) => p.s <= e && s <= p.e).sort((a, b) => a.off - b.off);
-    let off = 0;
-    for (const p of busy) {
-      if (p.off >= off + size) break;
-      off = Math.max(off, p.off + p.size);
-    }
-    placed.push({ s, e, off, size });
-    offsets.set(t.id, off);
-    total = Math.max(total, off + size);
-  }
-  return { total, offsets, weightTotal: wt, weightOffsets };
+    return { id: String(t.id), size: up(bytesOf(t.id)), start: s + 1, end: (last.get(t.id) ?? s) + 2, align: ALIGN };
+  });
 }
 
-export const elements = (shape: readonly number[]): number => numel(shape);
+/** The planner's full solve for this program's arena; `note` says which solver and how close to the bound. */
+export async function solveArena(g: Graph, bytesOf: (id: number) => number, timeLimitS: number): Promise<ExternalOffsets & { note: string }> {
+  const sol = await allocate({ buffers: lifetimes(g, bytesOf) }, { solver: 'auto', timeLimitS, goalGap: 0.002 });
+  const gap = sol.lowerBound > 0 ? (sol.peak / sol.lowerBound - 1) * 100 : 0;
+  return {
+    total: sol.peak, offsets: Object.fromEntries(sol.offsets),
+    note: `${sol.solver}, ${sol.optimal ? 'optimal' : `${gap.toFixed(2)}% above`} the live-bytes bound ${sol.lowerBound} in ${sol.seconds.toFixed(2)} s`,
+  };
+}
+
+export function planArena(g: Graph, bytesOf: (id: number) => number, mode: ArenaMode, external?: ExternalOffsets): ArenaPlan {
+  const weightOffsets = new Map<number, number>();
+  let wt = 0;
+  for (const t of g.tensors) if (t.kind === 'weight') { weightOffsets.set(t.id, wt); wt += up(bytesOf(t.id)); }
+  const buffers = lifetimes(g, bytesOf);
+  let offs: number[];
+  let total: number;
+  if (external) {
+    offs = buffers.map((b) => external.offsets[b.id]);
+    total = external.total;
+    const bad = buffers.findIndex((b, i) => !Number.isSafeInteger(offs[i]) || offs[i] < 0 || offs[i] % ALIGN !== 0 || offs[i] + bytesOf(Number(b.id)) > total);
+    if (bad >= 0) {
+      const t = g.tensors[Number(buffers[bad].id)];
+      throw new Error(`offsets: tensor ${t.id} (${t.name}) needs an offset that is a multiple of ${ALIGN} inside the arena of ${total} bytes, got ${offs[bad]}`);
+    }
+  } else if (mode === 'sequential') {
+    offs = [];
+    total = 0;
+    for (const b of buffers) { offs.push(total); total += b.size; }
+  } else if (mode === 'greedy') {
+    ({ offsets: offs, peak: total } = greedy(buffers));
+  } else {
+    throw new Error("arena 'planned' is solved by solveArena() and passed in as offsets");
+  }
+  const bad = verify(buffers, offs);
+  if (bad.length > 0) throw new Error(`offsets: the arena layout overlaps live tensors: ${bad[0]}`);
+  return { total, offsets: new Map(buffers.map((b, i) => [Number(b.id), offs[i]])), weightTotal: wt, weightOffsets };
+}

@@ -230,7 +230,8 @@ export function png(rgb: Buffer, W: number, H: number): Buffer {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 6 })), chunk('IEND', Buffer.alloc(0))]);
 }
 
-const hasFfmpeg = (): boolean => spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
+// The environment is passed explicitly so a caller's PATH (process.env) decides where ffmpeg is looked up.
+const hasFfmpeg = (): boolean => spawnSync('ffmpeg', ['-version'], { stdio: 'ignore', env: process.env }).status === 0;
 
 /** Writes the frames: MP4 (libx264 yuv420p through ffmpeg) when `out` ends in .mp4 and ffmpeg runs, else PNGs. Returns a message. */
 export function writeVideo(frames: Buffer[], W: number, H: number, fps: number, out: string): string {
