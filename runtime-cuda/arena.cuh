@@ -4,10 +4,12 @@
  * the memory plan (or sequential offsets when there is none); the runtime allocates `total` bytes
  * once, zeroes them, checks every offset against its alignment and the arena size, and points each
  * tensor at base + offset. A size-0 tensor gets nullptr. Offsets are size_t: at 720x1280x129 a
- * single activation is >2^31 bytes, so int would overflow.
+ * single activation is >2^31 bytes, so int would overflow. An arena on the host (pinned) holds the
+ * weights of a program that streams them to the GPU layer by layer (weight_stream.cuh).
  */
 #pragma once
 #include "common.cuh"  // defines: MC_CHECK, MC_CUDA_CHECK
+#include "stream.cuh"  // defines: host_alloc, host_free
 
 namespace mc {
 
@@ -21,7 +23,7 @@ struct TensorSpec {
 struct Arena {
   char* base = nullptr;
   size_t total = 0;
-  bool device = false;
+  bool pinned_host = false;  // in page-locked host memory instead of on the device
 };
 
 inline void* dev_alloc(size_t bytes) {
@@ -43,11 +45,17 @@ inline void dev_free(void* p) {
 #endif
 }
 
-/** Allocates the arena and fills ptrs[i] from the table. */
-inline Arena arena_create(size_t total, const TensorSpec* specs, int n, void** ptrs) {
+/** Allocates the arena (on the device, or in pinned host memory) and fills ptrs[i] from the table. */
+inline Arena arena_create(size_t total, const TensorSpec* specs, int n, void** ptrs, bool pinned_host = false) {
   Arena a;
   a.total = total;
-  a.base = (char*)dev_alloc(total);
+  a.pinned_host = pinned_host;
+  if (pinned_host) {
+    a.base = (char*)host_alloc(total);
+    memset(a.base, 0, total);
+  } else {
+    a.base = (char*)dev_alloc(total);
+  }
   for (int i = 0; i < n; i++) {
     const TensorSpec& t = specs[i];
     if (t.offset % t.align != 0 || t.offset + t.bytes > total) {
@@ -61,7 +69,8 @@ inline Arena arena_create(size_t total, const TensorSpec* specs, int n, void** p
 }
 
 inline void arena_destroy(Arena& a) {
-  dev_free(a.base);
+  if (a.pinned_host) host_free(a.base);
+  else dev_free(a.base);
   a.base = nullptr;
 }
 

@@ -15,6 +15,9 @@
  * copies COUNT elements of DTYPE (BF16, F16, F32, ...) from byte OFFSET of file K into weight NAME at
  * element AT, converting to the program's storage dtype. Every element of every weight must be covered.
  *
+ * A program compiled with --offload-weights (MC_STREAM_WEIGHTS) keeps the weights in pinned host
+ * memory and streams them to two device slots layer by layer (weight_stream.cuh); the rest is the same.
+ *
  * --serve keeps the weights resident and reads commands from stdin, one per line:
  *   run IN.safetensors OUT.safetensors   load every input from IN, forward, write the outputs to OUT;
  *                                        answers "ok MS" (MS: the forward's time) on stdout
@@ -25,6 +28,26 @@
 #pragma once
 #include <string>   // defines: std::string
 #include <vector>   // defines: std::vector
+
+// Weights resident on the device, or streamed layer by layer from pinned host memory.
+#ifdef MC_STREAM_WEIGHTS
+static const bool kWeightsOnHost = true;
+static WeightStream g_ws;
+static void run_forward(Stream s) { ws_forward(g_ws, kLayerFns, s); }
+static void run_layer(int l, Stream s) { ws_prefetch(g_ws, l); ws_acquire(g_ws, l, s); kLayerFns[l](s); ws_release(g_ws, l, s); }
+#else
+static const bool kWeightsOnHost = false;
+static void run_forward(Stream s) { forward(s); }
+static void run_layer(int l, Stream s) { kLayerFns[l](s); }
+#endif
+
+static void release(Arena& acts, Arena& weights) {
+#ifdef MC_STREAM_WEIGHTS
+  ws_destroy(g_ws);
+#endif
+  arena_destroy(acts);
+  arena_destroy(weights);
+}
 
 static void usage() {
   fprintf(stderr, "usage: model (--weights W.safetensors | --weights-plan PLAN.txt | --random-weights SEED) [--inputs I.safetensors] [--out O.safetensors] [--iters N] [--profile] [--serve]\n");
@@ -147,7 +170,7 @@ static int serve(Streams& ss) {
     stream_wait(ss.compute, ss.h2d);
     Timer tm;
     tm.start(ss.compute);
-    forward(ss.compute);
+    run_forward(ss.compute);
     double ms = tm.stop_ms();
     write_outputs(out.c_str(), ss);
     printf("ok %.3f\n", ms);
@@ -185,7 +208,7 @@ int main(int argc, char** argv) {
   Streams ss = streams_create();
   static void* wptr[kNumWeights > 0 ? kNumWeights : 1];
   static void* aptr[kNumActs];
-  Arena wa = arena_create(kWeightBytes, kWeightSpecs, kNumWeights, wptr);
+  Arena wa = arena_create(kWeightBytes, kWeightSpecs, kNumWeights, wptr, kWeightsOnHost);
   Arena aa = arena_create(kArenaBytes, kActSpecs, kNumActs, aptr);
   for (int i = 0; i < kNumWeights; i++) P[kWeightIds[i]] = wptr[i];
   for (int i = 0; i < kNumActs; i++) P[kActIds[i]] = aptr[i];
@@ -209,10 +232,15 @@ int main(int argc, char** argv) {
     for (int i = 0; i < kNumWeights; i++) load_into(wf, kWeightIo[i].name, kWeightIo[i].dtype, kWeightIo[i].shape, kWeightIo[i].rank, P[kWeightIo[i].id], ss.h2d);
   }
   stream_sync(ss.h2d);
+#ifdef MC_STREAM_WEIGHTS
+  static void* home[kTensors];
+  for (int i = 0; i < kNumWeights; i++) home[kWeightIds[i]] = wptr[i];
+  g_ws = ws_create(kLayerWeightStart, kLayerWeightIds, kLayerWeightOffs, kLayerWeightBytes, kNumLayers, kSlotBytes, P, home, ss.h2d);
+  printf("weights: streamed from pinned host memory through 2 x %zu-byte device slots\n", kSlotBytes);
+#endif
   if (serving) {
     int rc = serve(ss);
-    arena_destroy(aa);
-    arena_destroy(wa);
+    release(aa, wa);
     return rc;
   }
   if (ipath) load_inputs(ipath, ss.h2d);
@@ -222,14 +250,14 @@ int main(int argc, char** argv) {
   for (int it = 0; it < (profile ? 0 : iters); it++) {
     Timer tm;
     tm.start(ss.compute);
-    forward(ss.compute);
+    run_forward(ss.compute);
     ms = tm.stop_ms();
   }
   if (profile) {  // instead of --iters: one pass, layer by layer, each timed to completion
     for (int l = 0; l < kNumLayers; l++) {
       Timer tl;
       tl.start(ss.compute);
-      kLayerFns[l](ss.compute);
+      run_layer(l, ss.compute);
       double lm = tl.stop_ms();
       ms += lm;
       printf("layer %s: %.3f ms\n", kLayerNames[l], lm);
@@ -242,7 +270,6 @@ int main(int argc, char** argv) {
   printf("device memory: %zu bytes free of %zu after allocating the arenas\n", free_b, total_b);
 #endif
   if (opath) write_outputs(opath, ss);
-  arena_destroy(aa);
-  arena_destroy(wa);
+  release(aa, wa);
   return 0;
 }

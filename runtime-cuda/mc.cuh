@@ -17,3 +17,4 @@
 #include "copy.cuh"         // defines: strided_copy
 #include "conv3d.cuh"       // defines: conv3d, upsample (nvcc: + conv3d_igemm.cuh, the tensor-core conv)
 #include "embed.cuh"        // defines: embedding, timestep_embedding, reduce_axis
+#include "weight_stream.cuh"  // defines: WeightStream, ws_forward (weights streamed from pinned host memory)

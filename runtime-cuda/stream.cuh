@@ -65,9 +65,11 @@ inline void host_free(void* p) {
 #endif
 }
 
+// cudaMemcpyDefault: with unified addressing the driver tells device from (pinned) host memory, so
+// the same call also fills a pinned host weight pool (weight_stream.cuh).
 inline void copy_h2d(void* dst, const void* src, size_t bytes, Stream s) {
 #ifdef __CUDACC__
-  MC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
+  MC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
 #else
   (void)s; memcpy(dst, src, bytes);
 #endif

@@ -17,7 +17,8 @@ usage:
           [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html]
   mc check FILE --hw NAME [plan flags] [--max-memory SIZE] [--min-mfu F] [--max-step-time S] [--markdown FILE|-] [--json]
   mc check --budget FILE.yaml [--markdown FILE|-] [--json]
-  mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90] -o DIR [--no-build]
+  mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90]
+          [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]
   mc eval FILE [--model M] [--set k=v]... --weights W --inputs I --out O [--dtype fp32|bf16]
   mc weights FILE [--model M] [--set k=v]... --random SEED -o W.safetensors
   mc inputs FILE [--model M] [--set k=v]... --random SEED -o I.safetensors

@@ -23,15 +23,15 @@ const hasNvcc = spawnSync('nvcc', ['--version']).status === 0;
 
 /** Builds the CPU program, runs it on seeded weights/inputs, returns its outputs and the eval oracle's. */
 const cache = new Map<string, ReturnType<typeof runCpuOnce>>();
-function runCpu(spec: string, dtype: EvalDType, arena: ArenaMode = 'planned') {
-  const key = `${spec} ${dtype} ${arena}`;
-  if (!cache.has(key)) cache.set(key, runCpuOnce(spec, dtype, arena));
+function runCpu(spec: string, dtype: EvalDType, arena: ArenaMode = 'planned', streamWeights = false) {
+  const key = `${spec} ${dtype} ${arena} ${streamWeights}`;
+  if (!cache.has(key)) cache.set(key, runCpuOnce(spec, dtype, arena, streamWeights));
   return cache.get(key)!;
 }
-async function runCpuOnce(spec: string, dtype: EvalDType, arena: ArenaMode) {
-  const name = `${spec.replace(/\W/g, '_')}_${dtype}_${arena}`;
+async function runCpuOnce(spec: string, dtype: EvalDType, arena: ArenaMode, streamWeights: boolean) {
+  const name = `${spec.replace(/\W/g, '_')}_${dtype}_${arena}${streamWeights ? '_streamed' : ''}`;
   const dir = join(TMP, name);
-  const args = [spec, '--backend', 'cpu', '--dtype', dtype === 'fp32' ? 'fp32' : 'declared', '--arena', arena, '-o', dir];
+  const args = [spec, '--backend', 'cpu', '--dtype', dtype === 'fp32' ? 'fp32' : 'declared', '--arena', arena, ...(streamWeights ? ['--offload-weights'] : []), '-o', dir];
   expect(await quiet(() => compileCommand(args))).toBe(0);
   const g = load(spec);
   const w = randomWeights(g, 1);
@@ -39,7 +39,8 @@ async function runCpuOnce(spec: string, dtype: EvalDType, arena: ArenaMode) {
   writeSafetensors(join(TMP, `${name}.w`), w);
   writeSafetensors(join(TMP, `${name}.i`), i);
   const log = execFileSync(join(dir, 'model'), ['--weights', join(TMP, `${name}.w`), '--inputs', join(TMP, `${name}.i`), '--out', join(TMP, `${name}.o`)], { env: { ...process.env, OMP_NUM_THREADS: '2' } }).toString();
-  expect(log).toMatch(/^arena: \d+ bytes \(activations\), \d+ bytes \(weights\)\nforward: [\d.]+ ms/);
+  const streamed = streamWeights ? 'weights: streamed from pinned host memory through 2 x \\d+-byte device slots\\n' : '';
+  expect(log).toMatch(new RegExp(`^arena: \\d+ bytes \\(activations\\), \\d+ bytes \\(weights\\)\\n${streamed}forward: [\\d.]+ ms`));
   return { out: readSafetensors(join(TMP, `${name}.o`)).tensors, ref: evaluate(g, w, i, dtype).outputs, bytes: readFileSync(join(TMP, `${name}.o`)) };
 }
 
@@ -76,6 +77,19 @@ test.each(['examples/tiny/dit.mc', 'examples/tiny/vae.mc'])('the planned shared 
   expect(planArena(g, bytesOf, 'planned', solved).total).toBe(solved.total);
   expect(solved.total).toBeLessThanOrEqual(greedy);
   expect(greedy).toBeLessThan(seq / 2);
+});
+
+// --offload-weights: the same program with its weights in host memory, copied layer by layer into
+// two slots. The tiny GPT's tied embedding is read by its first and last layers (copied twice).
+test.each(['examples/tiny/gpt.mc', 'examples/tiny/dit.mc'])('weights streamed layer by layer give bit-identical outputs (%s)', async (spec) => {
+  const a = await runCpu(spec, 'bf16');
+  const b = await runCpu(spec, 'bf16', 'planned', true);
+  expect(b.bytes.equals(a.bytes)).toBe(true);
+  const g = load(spec);
+  const e = emitProgram(g, { streamWeights: true });
+  expect(e.slotBytes).toBeGreaterThan(0);
+  expect(2 * e.slotBytes).toBeLessThan(e.plan.weightTotal * (spec.includes('gpt') ? 1.1 : 1));
+  expect(e.source).toMatch(/#define MC_STREAM_WEIGHTS 1\nstatic const size_t kSlotBytes = \d+;\nstatic const int kLayerWeightStart\[\d+\] = \{0, /);
 });
 
 test('an external arena plan that aliases live tensors is refused', () => {

@@ -1,5 +1,6 @@
 // `mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90]
-//   [--dtype declared|fp32] [--arena planned|greedy|sequential] [--offsets PLAN.json] -o DIR [--no-build]
+//   [--dtype declared|fp32] [--arena planned|greedy|sequential] [--offsets PLAN.json] [--offload-weights]
+//   -o DIR [--no-build]
 //   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]...]`
 // Writes DIR/model.cu and DIR/runtime/*.cuh (a self-contained tree), then builds DIR/model with
 // g++ (cpu) or nvcc (cuda) and prints the command. It also writes DIR/launcher.ts and DIR/launcher.js
@@ -40,6 +41,7 @@ interface BuildOptions {
   readonly backend: 'cpu' | 'cuda';
   readonly arch: string;
   readonly build: boolean;
+  readonly streamWeights: boolean;
 }
 
 // The arena solve's budget per program: the planner stops earlier once its layout is within 0.2%
@@ -56,7 +58,7 @@ async function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: stri
       process.stdout.write(`arena planned by the memory planner: ${bytes(solved.total)} (${solved.note})\n`);
       offsets = solved;
     }
-    emitted = emitProgram(g, { storage: o.storage, arena: o.offsets ? undefined : o.arena, offsets, sources });
+    emitted = emitProgram(g, { storage: o.storage, arena: o.offsets ? undefined : o.arena, offsets, sources, streamWeights: o.streamWeights });
   } catch (e) {
     process.stderr.write(`mc compile: error: ${(e as Error).message}\n`);
     return 1;
@@ -65,7 +67,8 @@ async function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: stri
   const hw = o.hw ? `// --hw ${o.hw.replace(/[^A-Za-z0-9_.-]/g, '?')} (recorded; kernels are not tuned per profile yet)\n` : '';
   writeFileSync(join(dir, 'model.cu'), hw + emitted.source);
   for (const f of readdirSync(RUNTIME_DIR)) if (f.endsWith('.cuh')) copyFileSync(join(RUNTIME_DIR, f), join(dir, 'runtime', f));
-  process.stdout.write(`wrote ${join(dir, 'model.cu')} (${g.ops.length} ops; arena ${bytes(emitted.plan.total)}, weights ${bytes(emitted.plan.weightTotal)})\n`);
+  const streamed = o.streamWeights ? ` in pinned host memory, streamed through 2 x ${bytes(emitted.slotBytes)} device slots` : '';
+  process.stdout.write(`wrote ${join(dir, 'model.cu')} (${g.ops.length} ops; arena ${bytes(emitted.plan.total)}, weights ${bytes(emitted.plan.weightTotal)}${streamed})\n`);
   const spec = (id: number, storage: boolean): TensorSpec => {
     const t = g.tensors[id];
     const dt = storage && o.storage === 'fp32' && (t.dtype === 'bf16' || t.dtype === 'fp16') ? 'fp32' : t.dtype;
@@ -76,7 +79,7 @@ async function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: stri
   const plan: ModelPlan = {
     dir: rel, model: g.model, folder, weights,
     inputs: g.inputs.map((id) => spec(id, true)), outputs: g.outputs.map((id) => spec(id, true)),
-    weightBytes: emitted.plan.weightTotal, arenaBytes: emitted.plan.total, map,
+    weightBytes: o.streamWeights ? 2 * emitted.slotBytes : emitted.plan.weightTotal, arenaBytes: emitted.plan.total, map,
   };
   if (!o.build) return plan;
   const cmd = buildCommand(o.backend, dir, o.arch);
@@ -123,7 +126,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
         model: { type: 'string' }, set: { type: 'string', multiple: true }, hw: { type: 'string' },
         mode: { type: 'string', default: 'infer' }, backend: { type: 'string', default: 'cuda' }, arch: { type: 'string', default: 'sm_90' },
         dtype: { type: 'string', default: 'declared' }, arena: { type: 'string', default: 'planned' }, offsets: { type: 'string' },
-        out: { type: 'string', short: 'o' }, 'no-build': { type: 'boolean', default: false },
+        out: { type: 'string', short: 'o' }, 'no-build': { type: 'boolean', default: false }, 'offload-weights': { type: 'boolean', default: false },
         pipeline: { type: 'string' }, vae: { type: 'string' }, 'vae-set': { type: 'string', multiple: true },
       },
     });
@@ -131,7 +134,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
   const { values: v, positionals } = parsed;
-  if (positionals.length !== 1 || !v.out) throw new UsageError('usage: mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90] -o DIR [--no-build]');
+  if (positionals.length !== 1 || !v.out) throw new UsageError('usage: mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90] [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]');
   if (v.mode !== 'infer') throw new UsageError(`--mode ${v.mode} is not supported yet; only --mode infer (forward) is`);
   if (v.backend !== 'cpu' && v.backend !== 'cuda') throw new UsageError(`--backend must be cuda or cpu, got '${v.backend}'`);
   if (!/^sm_\d{2,3}a?$/.test(v.arch!)) throw new UsageError(`--arch must look like sm_90, got '${v.arch}'`);
@@ -150,7 +153,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
   if (!v.pipeline && (v.vae || v['vae-set'])) throw new UsageError('--vae and --vae-set need --pipeline hunyuan-video');
   const fe = frontEnd(positionals[0], v.model, v.set);
   if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
-  const o: BuildOptions = { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, hw: v.hw, backend: v.backend as 'cpu' | 'cuda', arch: v.arch!, build: !v['no-build'] };
+  const o: BuildOptions = { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, hw: v.hw, backend: v.backend as 'cpu' | 'cuda', arch: v.arch!, build: !v['no-build'], streamWeights: v['offload-weights']! };
   const dir = v.out;
   try {
     if (!v.pipeline) {

@@ -20,12 +20,16 @@ export interface EmitOptions {
   readonly arena?: ArenaMode;
   readonly offsets?: ExternalOffsets;
   readonly sources?: ReadonlyMap<string, SourceFile>;
+  /** Weights in pinned host memory, streamed to two device slots layer by layer (weight_stream.cuh). */
+  readonly streamWeights?: boolean;
 }
 
 export interface Emitted {
   readonly source: string;
   readonly plan: ArenaPlan;
   readonly flops: number;
+  /** Device bytes of one weight slot when weights are streamed (0 when resident). */
+  readonly slotBytes: number;
 }
 
 const CTYPE: Record<DType, string> = { bf16: 'bf16', fp16: 'fp16', fp32: 'float', i32: 'int32_t', i64: 'int64_t', bool: 'uint8_t' };
@@ -150,9 +154,42 @@ export function emitProgram(g: Graph, opts: EmitOptions = {}): Emitted {
   w(`static const int kNumLayers = ${g.layers.length};`);
   w(`static void (*const kLayerFns[${g.layers.length}])(Stream) = {${g.layers.map((_, li) => `layer_${li}`).join(', ')}};`);
   w(`static const char* const kLayerNames[${g.layers.length}] = {${g.layers.map((l) => cString(l.name)).join(', ')}};`);
+  const slotBytes = opts.streamWeights ? emitWeightStream(g, bytesOf, w) : 0;
   w('');
   w('#include "main.cuh"  // defines: main (arguments, loading, timing, writing outputs)');
-  return { source: L.join('\n') + '\n', plan, flops };
+  return { source: L.join('\n') + '\n', plan, flops, slotBytes };
+}
+
+/**
+ * The streamed-weights table (weight_stream.cuh): per layer, the weights its ops read, in order of
+ * first use, packed into one slot at ALIGN-ed offsets. Returns the slot size (the largest layer).
+ */
+function emitWeightStream(g: Graph, bytesOf: (id: number) => number, w: (s: string) => void): number {
+  const perLayer = g.layers.map((layer) => {
+    const ids = [...new Set(layer.ops.flatMap((oi) => g.ops[oi].inputs.filter((i) => g.tensors[i].kind === 'weight')))];
+    const offs: number[] = [];
+    let at = 0;
+    for (const i of ids) { offs.push(at); at += Math.ceil(bytesOf(i) / ALIGN) * ALIGN; }
+    return { ids, offs, bytes: at };
+  });
+  const slot = Math.max(0, ...perLayer.map((l) => l.bytes));
+  const n = perLayer.reduce((k, l) => k + l.ids.length, 0);
+  const table = (type: string, name: string, pick: (l: (typeof perLayer)[number]) => number[]): void => {
+    w(`static const ${type} ${name}[${Math.max(1, n)}] = {`);
+    perLayer.forEach((l, li) => { if (l.ids.length) w(`  ${pick(l).join(', ')},  // layer ${li}`); });
+    if (n === 0) w('  0,');
+    w('};');
+  };
+  let acc = 0;
+  w('');
+  w(`// ---- weights streamed from pinned host memory: layer l reads slot l % 2 (2 x ${slot} device bytes)`);
+  w('#define MC_STREAM_WEIGHTS 1');
+  w(`static const size_t kSlotBytes = ${slot};`);
+  w(`static const int kLayerWeightStart[${perLayer.length + 1}] = {0, ${perLayer.map((l) => (acc += l.ids.length)).join(', ')}};`);
+  table('int', 'kLayerWeightIds', (l) => l.ids);
+  table('size_t', 'kLayerWeightOffs', (l) => l.offs);
+  table('size_t', 'kLayerWeightBytes', (l) => l.ids.map(bytesOf));
+  return slot;
 }
 
 function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) => string): string[] {

@@ -47,7 +47,7 @@ export interface ModelPlan {
   readonly weights: readonly TensorSpec[]; // declared dtypes (what a checkpoint stores)
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
-  readonly weightBytes: number;
+  readonly weightBytes: number; // on the GPU: all weights, or two layer slots when streamed (--offload-weights)
   readonly arenaBytes: number;
   readonly map: WeightMap;
 }
