@@ -8,6 +8,7 @@
 #   2. the pipeline at 544x960x129 (bench.sh): 2 DiT steps with weights resident, 3 VAE tile decodes
 #   3. the full 13B DiT forward at 720x1280x129, random weights drawn on the GPU: per-layer and
 #      total time, TFLOP/s, arena bytes vs cudaMemGetInfo (the executable prints them)
+#   3b. the DiT at 544x960x129 with weights streamed (--offload-weights): time vs resident (section 2)
 #   4. with MC_TORCH=1: PyTorch (bf16, SDPA) on one double and one single block at the same sizes
 # Each step has its own timeout; a failed or timed-out step is reported and the script goes on.
 set -uo pipefail
@@ -57,6 +58,11 @@ step 110 $d/model --random-weights 1 --inputs $d.i.safetensors --profile > "$W/d
 grep -v '^layer' "$W/dit-720.log" || true
 grep -E '^layer (img_in|txt_in|double_blocks\.0|single_blocks\.0|final_layer):' "$W/dit-720.log" || true
 echo "  layers timed: $(grep -c '^layer' "$W/dit-720.log")"
+
+section "3b. DiT forward at 544x960x129 with weights streamed from pinned host memory (--offload-weights)"
+d=devrun/dit-544s
+step 100 $d/model --random-weights 1 --inputs devrun/hv544/dit-inputs.safetensors --iters 2
+echo "  (compare: the resident 544x960x129 forward in section 2)"
 
 section "4. PyTorch: one double and one single block (bf16, SDPA), same token counts (MC_TORCH=1)"
 [ "${MC_TORCH:-0}" = 1 ] || { echo "skipped (set MC_TORCH=1)"; section done; exit 0; }

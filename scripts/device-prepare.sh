@@ -4,6 +4,7 @@
 #   devrun/tiny-{dit,vae,gpt}/   CUDA executables of the tiny models, their weights and inputs, and
 #                                the CPU executable's output as the reference (run here)
 #   devrun/dit-720/              the full 13B DiT CUDA executable at 720x1280x129 and its inputs
+#   devrun/dit-544s/             the DiT at 544x960x129 with --offload-weights (weights streamed)
 #                                (weights are drawn on the GPU: --random-weights)
 #   devrun/hv544/                the pipeline at 544x960x129 (mc compile --pipeline) and bench.sh
 #   devrun/attention_test        runtime-cuda/dev/attention_test.cu (kernels vs references, timings)
@@ -29,6 +30,10 @@ done
 d=devrun/dit-720
 mc compile examples/hunyuan-video/dit.mc --set height=720 --set width=1280 --backend cuda --arch "$ARCH" -o $d
 mc inputs examples/hunyuan-video/dit.mc --set height=720 --set width=1280 --random 2 -o $d.i.safetensors
+
+# The DiT at 544x960x129 with its weights streamed from pinned host memory (--offload-weights).
+d=devrun/dit-544s
+mc compile examples/hunyuan-video/dit.mc --set height=544 --set width=960 --offload-weights --backend cuda --arch "$ARCH" -o $d
 
 # The text-to-video pipeline at 544x960x129: DiT in loop mode + the VAE decoder for one tile
 # (timed by the generated bench.sh, since the device has no Node for the launcher).

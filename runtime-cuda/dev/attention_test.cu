@@ -9,6 +9,7 @@
 #include <random>
 #include "attention.cuh"
 #include "gemm.cuh"
+#include "dev/timing.cuh"  // defines: time_ms (median of CUDA-event timings)
 using namespace mc;
 
 static std::mt19937_64 rng(1234);
@@ -120,18 +121,6 @@ static void gemm_case(i64 M, i64 N, i64 K, bool bias) {
   cudaFree(dx); cudaFree(dw); if (db) cudaFree(db); cudaFree(dy);
 }
 
-template <class F> static float time_ms(F f, int reps) {
-  cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-  f(); MC_CUDA_CHECK(cudaDeviceSynchronize());  // warm-up
-  std::vector<float> t;
-  for (int r = 0; r < reps; r++) {
-    cudaEventRecord(e0); f(); cudaEventRecord(e1); MC_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
-  }
-  MC_CUDA_CHECK(cudaGetLastError());
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 __global__ void fill_random(bf16* p, i64 n, uint64_t seed, float scale) {
   for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x) {
     uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed; z ^= z >> 31; z *= 0xBF58476D1CE4E5B9ull; z ^= z >> 29;

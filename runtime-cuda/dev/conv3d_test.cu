@@ -12,6 +12,7 @@
 #include <vector>
 #include <algorithm>
 #include "conv3d.cuh"
+#include "dev/timing.cuh"  // defines: time_ms (median of CUDA-event timings)
 using namespace mc;
 
 static int failures = 0;
@@ -53,19 +54,6 @@ template <class T> static std::vector<T> host(const T* p, i64 n) {
 static double hval(bf16 v) { return bf16_to_float(v); }
 static double hval(fp16 v) { return fp16_to_float(v); }
 
-template <class F> static float time_ms(F f, int reps) {
-  cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-  f(); MC_CUDA_CHECK(cudaDeviceSynchronize());  // warm-up
-  std::vector<float> t;
-  for (int r = 0; r < reps; r++) {
-    cudaEventRecord(e0); f(); cudaEventRecord(e1); MC_CUDA_CHECK(cudaEventSynchronize(e1));
-    float ms; cudaEventElapsedTime(&ms, e0, e1); t.push_back(ms);
-  }
-  MC_CUDA_CHECK(cudaGetLastError());
-  cudaEventDestroy(e0); cudaEventDestroy(e1);
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 // pad: zero padding per side when not causal (causal pads (kt-1, kh/2, kw/2) by replication, as mc does).
 struct Case { const char* name; i64 B, Ci, Co, T, H, W; i64 k[3], s[3], pad[3]; bool causal, bias, timing; };
