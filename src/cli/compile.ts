@@ -1,7 +1,7 @@
 // `mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90]
 //   [--dtype declared|fp32] [--arena planned|greedy|sequential] [--offsets PLAN.json] [--offload-weights]
 //   -o DIR [--no-build]
-//   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]...]`
+//   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]]`
 // Writes DIR/model.cu and DIR/runtime/*.cuh (a self-contained tree), then builds DIR/model with
 // g++ (cpu) or nvcc (cuda) and prints the command. It also writes DIR/launcher.ts and DIR/launcher.js
 // (src/launcher/emit.ts). With --pipeline, FILE is the DiT and the VAE spec's `decoder` model is the
@@ -19,7 +19,7 @@ import { ARENA_MODES, type ArenaMode, type ExternalOffsets, solveArena } from '.
 import type { Graph } from '../ir/types.js';
 import { emitLauncher } from '../launcher/emit.js';
 import { BENCH_SH } from '../launcher/bench.js';
-import { type ModelPlan, type Plan, type TensorSpec, type WeightMap, tiles1d } from '../launcher/runtime.js';
+import { type ModelPlan, type Plan, type TensorSpec, type Tiling, type WeightMap, tileCount, tileShapes } from '../launcher/runtime.js';
 import { MapError, findMap, loadMap } from '../weights/map.js';
 import { EXIT_OK, UsageError, bytes, frontEnd } from './common.js';
 
@@ -117,6 +117,20 @@ function mapFor(sources: ReadonlyMap<string, unknown>, main: string): WeightMap 
   return p ? loadMap(p) : IDENTITY;
 }
 
+/**
+ * --vae-tile PX,FRAMES: the decoder's tile in pixels (height = width) and frames, at the reference's
+ * 25% overlap (stride 3/4); HunyuanVideo's default is 256,64. In latent units (8x, 4x) both the
+ * tile and its stride must be whole: PX a multiple of 32, FRAMES of 16.
+ */
+function parseTiling(text: string | undefined): Tiling {
+  const m = /^(\d+),(\d+)$/.exec(text ?? '');
+  const px = m ? Number(m[1]) : NaN;
+  const fr = m ? Number(m[2]) : NaN;
+  if (!(px >= 32 && px % 32 === 0 && fr >= 16 && fr % 16 === 0))
+    throw new UsageError(`--vae-tile must be PX,FRAMES with PX a multiple of 32 and FRAMES a multiple of 16 (HunyuanVideo: 256,64), got '${text}'`);
+  return { frames: fr / 4, framesStride: (3 * fr) / 16, size: px / 8, sizeStride: (3 * px) / 32 };
+}
+
 export async function compileCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -127,7 +141,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
         mode: { type: 'string', default: 'infer' }, backend: { type: 'string', default: 'cuda' }, arch: { type: 'string', default: 'sm_90' },
         dtype: { type: 'string', default: 'declared' }, arena: { type: 'string', default: 'planned' }, offsets: { type: 'string' },
         out: { type: 'string', short: 'o' }, 'no-build': { type: 'boolean', default: false }, 'offload-weights': { type: 'boolean', default: false },
-        pipeline: { type: 'string' }, vae: { type: 'string' }, 'vae-set': { type: 'string', multiple: true },
+        pipeline: { type: 'string' }, vae: { type: 'string' }, 'vae-set': { type: 'string', multiple: true }, 'vae-tile': { type: 'string', default: '256,64' },
       },
     });
   } catch (e) {
@@ -150,7 +164,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
   }
   if (v.pipeline !== undefined && v.pipeline !== 'hunyuan-video') throw new UsageError(`--pipeline must be hunyuan-video, got '${v.pipeline}'`);
   if (v.pipeline && !v.vae) throw new UsageError('--pipeline hunyuan-video needs --vae VAE.mc (the decoder is the second program)');
-  if (!v.pipeline && (v.vae || v['vae-set'])) throw new UsageError('--vae and --vae-set need --pipeline hunyuan-video');
+  if (!v.pipeline && (v.vae || v['vae-set'] || argv.some((a) => a.startsWith('--vae-tile')))) throw new UsageError('--vae, --vae-set and --vae-tile need --pipeline hunyuan-video');
   const fe = frontEnd(positionals[0], v.model, v.set);
   if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
   const o: BuildOptions = { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, hw: v.hw, backend: v.backend as 'cpu' | 'cuda', arch: v.arch!, build: !v['no-build'], streamWeights: v['offload-weights']! };
@@ -162,23 +176,33 @@ export async function compileCommand(argv: string[]): Promise<number> {
       writeLauncher(dir, { kind: 'single', backend: o.backend, model: p });
       return EXIT_OK;
     }
-    // The pipeline: the DiT and the VAE decoder, whose latent tile defaults to the reference's
-    // (17 x 32 x 32 latents: 65 frames of 256 x 256 pixels), clipped to the video.
+    // The pipeline: the DiT, and the VAE decoder built once per latent tile shape that the
+    // reference's tiled decode (src/launcher/runtime-tiling.ts) needs at this video size.
     const d = fe.graph.dims;
-    const vset = v['vae-set'] ?? [`frames=${Math.min(65, d.frames)}`, `height=${Math.min(256, d.height)}`, `width=${Math.min(256, d.width)}`];
-    const ve = frontEnd(v.vae!, 'decoder', vset);
-    if (ve.exit !== undefined || !ve.graph) return ve.exit ?? 1;
-    const lat = ve.graph.tensors[ve.graph.inputs[0]].shape;
-    const dl = fe.graph.tensors[fe.graph.inputs[0]].shape;
-    if (lat[1] !== dl[1] || lat[2] > dl[2] || lat[3] > dl[3] || lat[4] > dl[4])
-      throw new UsageError(`the decoder's latent tile [${lat.join(', ')}] must have the DiT latent's channels and fit in [${dl.join(', ')}]; choose it with --vae-set frames=.. --vae-set height=.. --vae-set width=..`);
+    const dl = fe.graph.tensors[fe.graph.inputs[0]].shape; // [1, C, T, h, w]
+    const vset = v['vae-set'] ?? [];
+    if (vset.some((x) => /^\s*(frames|height|width)\s*=/.test(x))) throw new UsageError('--vae-set cannot set frames, height or width: the decoder tiles follow the video size and --vae-tile');
+    const tiling = parseTiling(v['vae-tile']);
+    let vmap: WeightMap | undefined;
     const dit = await writeProgram(fe.graph, fe.sources, join(dir, 'dit'), o, mapFor(fe.sources, positionals[0]), 'transformer', 'dit');
     if (typeof dit === 'number') return dit;
-    const vae = await writeProgram(ve.graph, ve.sources, join(dir, 'vae'), o, mapFor(ve.sources, v.vae!), 'vae', 'vae');
-    if (typeof vae === 'number') return vae;
-    writeLauncher(dir, { kind: 'hunyuan-video', backend: o.backend, dit, vae, frames: d.frames, height: d.height, width: d.width, scaling: 0.476986, fps: 24 });
-    const ntiles = tiles1d(dl[2], lat[2]).length * tiles1d(dl[3], lat[3]).length * tiles1d(dl[4], lat[4]).length;
-    writeFileSync(join(dir, 'bench.sh'), BENCH_SH.replace('__TILES__', String(ntiles)), { mode: 0o755 });
+    const vae: ModelPlan[] = [];
+    for (const [t, h, w] of tileShapes(dl[2], dl[3], dl[4], tiling)) {
+      const ve = frontEnd(v.vae!, 'decoder', [...vset, `frames=${1 + 4 * (t - 1)}`, `height=${8 * h}`, `width=${8 * w}`]);
+      if (ve.exit !== undefined || !ve.graph) return ve.exit ?? 1;
+      const lat = ve.graph.tensors[ve.graph.inputs[0]].shape;
+      if (lat.join() !== [1, dl[1], t, h, w].join())
+        throw new UsageError(`the decoder's latent for a ${t}x${h}x${w} tile is [${lat.join(', ')}], expected [1, ${dl[1]}, ${t}, ${h}, ${w}] (the DiT latent's channels)`);
+      const tag = `vae-${t}x${h}x${w}`;
+      vmap ??= mapFor(ve.sources, v.vae!);
+      const m = await writeProgram(ve.graph, ve.sources, join(dir, tag), o, vmap, 'vae', tag);
+      if (typeof m === 'number') return m;
+      vae.push(m);
+    }
+    const vaeTiles = vae.map(({ dir: d, inputs, outputs, weightBytes, arenaBytes }) => ({ dir: d, inputs, outputs, weightBytes, arenaBytes }));
+    writeLauncher(dir, { kind: 'hunyuan-video', backend: o.backend, dit, vae: vae[0], vaeTiles, tiling, frames: d.frames, height: d.height, width: d.width, scaling: 0.476986, fps: 24 });
+    const bench = BENCH_SH.replace('__TILES__', String(tileCount(dl[2], dl[3], dl[4], tiling))).replace('__VAE__', vae[0].dir);
+    writeFileSync(join(dir, 'bench.sh'), bench, { mode: 0o755 });
     return EXIT_OK;
   } catch (e) {
     if (e instanceof MapError) { process.stderr.write(`mc compile: error: ${e.message}\n`); return 1; }

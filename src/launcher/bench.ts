@@ -1,7 +1,7 @@
 // DIR/bench.sh, written by `mc compile --pipeline`: times the pipeline's stages with the two
 // executables alone (bash only, for a GPU machine without Node). It runs the DiT in loop mode for
 // STEPS forwards on one inputs file (the Euler update between steps is host work the launcher does
-// in Node; it is not timed here) and the VAE decoder for TILES tile decodes, both with
+// in Node; it is not timed here) and the VAE decoder (its largest tile program) for TILES tile decodes, both with
 // --random-weights, printing the load time and each call's time. Inputs come from `mc inputs`:
 //   mc inputs DIT.mc [--set ...] --random 2 -o DIR/dit-inputs.safetensors
 //   mc inputs VAE.mc --model decoder [--vae-set ...] --random 2 -o DIR/vae-inputs.safetensors
@@ -28,5 +28,5 @@ stage() { # NAME EXE INPUTS N
   t1=$(now); echo "$1: total $(sub "$t1" "$t0") s for $4 call(s)"
 }
 stage dit "$here/dit/model" "$here/dit-inputs.safetensors" "$steps"
-stage vae "$here/vae/model" "$here/vae-inputs.safetensors" "$tiles"
+stage vae "$here/__VAE__/model" "$here/vae-inputs.safetensors" "$tiles"
 `;

@@ -10,7 +10,7 @@ import ts from 'typescript';
 import type { Plan } from './runtime.js';
 
 // The launcher's code, in the order it is printed: helpers first, then the pipeline.
-export const RUNTIME_TS = ['runtime-io.ts', 'runtime-weights.ts', 'runtime.ts'].map((f) => fileURLToPath(new URL(`../../src/launcher/${f}`, import.meta.url)));
+export const RUNTIME_TS = ['runtime-io.ts', 'runtime-weights.ts', 'runtime-tiling.ts', 'runtime.ts'].map((f) => fileURLToPath(new URL(`../../src/launcher/${f}`, import.meta.url)));
 
 /**
  * One module's text from several: each file without its imports (its header comment goes with the

@@ -13,9 +13,11 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DType, type Tensor, LaunchError, guidanceInput, noise, numel, readTensors, serialize, shapeText, sigmas, toFrames, writeVideo } from './runtime-io.js';
 import { checkWeights, openCheckpoint } from './runtime-weights.js';
+import { type Tiling, tiledDecode } from './runtime-tiling.js';
 
 export * from './runtime-io.js';
 export * from './runtime-weights.js';
+export * from './runtime-tiling.js';
 
 // ---------------------------------------------------------------- plan types (filled by mc compile)
 
@@ -40,15 +42,20 @@ export interface WeightMap {
   readonly ignore: readonly string[];
 }
 
-export interface ModelPlan {
+/** One executable: where it is, what goes in and out, and the GPU memory it takes. */
+export interface Program {
   readonly dir: string; // relative to the launcher: the executable is DIR/model
-  readonly model: string;
-  readonly folder: string; // the checkpoint folder: transformer or vae
-  readonly weights: readonly TensorSpec[]; // declared dtypes (what a checkpoint stores)
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   readonly weightBytes: number; // on the GPU: all weights, or two layer slots when streamed (--offload-weights)
   readonly arenaBytes: number;
+}
+
+/** A program with the model's weights and how a checkpoint names them. */
+export interface ModelPlan extends Program {
+  readonly model: string;
+  readonly folder: string; // the checkpoint folder: transformer or vae
+  readonly weights: readonly TensorSpec[]; // declared dtypes (what a checkpoint stores)
   readonly map: WeightMap;
 }
 
@@ -56,7 +63,11 @@ export interface PipelinePlan {
   readonly kind: 'hunyuan-video';
   readonly backend: 'cpu' | 'cuda';
   readonly dit: ModelPlan;
+  /** The VAE decoder (its weights and name mapping; the program of its largest tile). */
   readonly vae: ModelPlan;
+  /** The decoder built for each latent tile shape the tiling needs, largest (= vae) first; same weights. */
+  readonly vaeTiles: readonly Program[];
+  readonly tiling: Tiling;
   readonly frames: number;
   readonly height: number;
   readonly width: number;
@@ -76,6 +87,8 @@ export type Plan = PipelinePlan | SinglePlan;
 // ---------------------------------------------------------------- executables
 
 export type Forward = (inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
+/** A forward of one of the decoder programs (one per tile shape). */
+export type DecoderForward = (program: Program, inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
 
 /** One executable in loop mode: weights resident, one `run IN OUT` per forward. */
 export class Server {
@@ -160,29 +173,17 @@ export interface Progress {
   stage(name: string, seconds: number, detail: string): void;
 }
 
-const input = (m: ModelPlan, name: string): TensorSpec => {
+const input = (m: Program, name: string): TensorSpec => {
   const t = m.inputs.find((x) => x.name === name);
-  if (!t) throw new LaunchError(`${m.model} has no input '${name}'`);
+  if (!t) throw new LaunchError(`${m.dir}/model has no input '${name}'`);
   return t;
 };
-
-/** Latent-space tiles along one axis: size `tile`, overlap tile/4, the last tile clamped to the end. */
-export function tiles1d(n: number, tile: number): number[] {
-  if (n <= tile) return [0];
-  const stride = tile - Math.floor(tile / 4);
-  const out: number[] = [];
-  for (let s = 0; ; s += stride) {
-    if (s + tile >= n) { out.push(n - tile); break; }
-    out.push(s);
-  }
-  return [...new Set(out)];
-}
 
 /**
  * Runs the sampling loop and the tiled decode with the given forwards (the executables, or `mc
  * eval` in tests). Returns the decoded video [3, F, H, W] in [-1, 1] (fp32) and the final latents.
  */
-export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt, dit: Forward, vae: Forward, progress?: Progress): Promise<{ video: Float32Array; latents: Float32Array; tiles: number }> {
+export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt, dit: Forward, vae: DecoderForward, progress?: Progress): Promise<{ video: Float32Array; latents: Float32Array; tiles: number }> {
   const lat = input(plan.dit, 'latent');
   const [, C, T, lh, lw] = lat.shape;
   const n = numel(lat.shape);
@@ -219,60 +220,22 @@ export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt
   }
   progress?.stage('denoise', (Date.now() - t0) / 1000, `${opts.steps} steps`);
 
-  // Decode: latents / scaling, then tiles of the decoder's latent shape, blended with linear ramps.
+  // Decode: latents / scaling, then the reference's tiled decode (runtime-tiling.ts), each tile on
+  // the decoder program built for its shape.
   const t1 = Date.now();
-  const z = x.map((v) => v / plan.scaling);
-  const vin = input(plan.vae, 'latent');
-  const [, , tT, th, tw] = vin.shape;
-  const vout = plan.vae.outputs[0];
-  const [, OC, oF, oH, oW] = vout.shape;
-  const F = 1 + 4 * (T - 1);
-  const H = lh * 8;
-  const W = lw * 8;
-  const acc = new Float64Array(OC * F * H * W);
-  const wsum = new Float64Array(F * H * W);
-  const ramp = (pos: number, len: number, lo: boolean, hi: boolean, ov: number): number => {
-    let r = 1;
-    if (lo && ov > 0) r = Math.min(r, (pos + 1) / (ov + 1));
-    if (hi && ov > 0) r = Math.min(r, (len - pos) / (ov + 1));
-    return r;
-  };
-  const ts0 = tiles1d(T, tT);
-  const hs0 = tiles1d(lh, th);
-  const ws0 = tiles1d(lw, tw);
-  let count = 0;
-  for (const t of ts0) for (const h of hs0) for (const w of ws0) {
-    const tile = new Float32Array(numel(vin.shape));
-    for (let c = 0; c < C; c++) for (let a = 0; a < tT; a++) for (let b = 0; b < th; b++) for (let d = 0; d < tw; d++)
-      tile[((c * tT + a) * th + b) * tw + d] = z[((c * T + t + a) * lh + h + b) * lw + w + d];
-    const out = (await vae(new Map([['latent', { dtype: 'fp32' as DType, shape: vin.shape, data: tile }]]))).get(vout.name);
-    if (!out) throw new LaunchError(`${plan.vae.model}: no '${vout.name}' in the output`);
-    count++;
-    // Pixel placement: a window starting at latent frame t > 0 drops its first decoded frame (the
-    // causal first frame) and covers frames 4t+1 ...; spatial tiles are 8x.
-    const f0 = t === 0 ? 0 : 4 * t + 1;
-    const skip = t === 0 ? 0 : 1;
-    const nf = oF - skip;
-    const ovF = ts0.length > 1 ? 4 * Math.floor(tT / 4) : 0;
-    const ovH = hs0.length > 1 ? 8 * Math.floor(th / 4) : 0;
-    const ovW = ws0.length > 1 ? 8 * Math.floor(tw / 4) : 0;
-    for (let f = 0; f < nf; f++) {
-      const wf = ramp(f, nf, t !== ts0[0], t !== ts0[ts0.length - 1], ovF);
-      for (let yy = 0; yy < oH; yy++) {
-        const wy = ramp(yy, oH, h !== hs0[0], h !== hs0[hs0.length - 1], ovH);
-        for (let xx = 0; xx < oW; xx++) {
-          const wgt = wf * wy * ramp(xx, oW, w !== ws0[0], w !== ws0[ws0.length - 1], ovW);
-          const p = ((f0 + f) * H + 8 * h + yy) * W + 8 * w + xx;
-          wsum[p] += wgt;
-          for (let c = 0; c < OC; c++) acc[c * F * H * W + p] += wgt * out.data[((c * oF + f + skip) * oH + yy) * oW + xx];
-        }
-      }
-    }
-  }
-  const video = new Float32Array(acc.length);
-  for (let c = 0; c < OC; c++) for (let p = 0; p < F * H * W; p++) video[c * F * H * W + p] = acc[c * F * H * W + p] / wsum[p];
-  progress?.stage('decode', (Date.now() - t1) / 1000, `${count} decoder call${count === 1 ? '' : 's'} of ${tT}x${th}x${tw} latents`);
-  return { video, latents: x, tiles: count };
+  const shapes = new Set<string>();
+  const decoded = await tiledDecode({ c: C, f: T, h: lh, w: lw, d: x.map((v) => v / plan.scaling) }, plan.tiling, async (lat) => {
+    const m = plan.vaeTiles.find((p) => input(p, 'latent').shape.slice(2).join() === [lat.f, lat.h, lat.w].join());
+    if (!m) throw new LaunchError(`no decoder program for a ${lat.f}x${lat.h}x${lat.w} latent tile; recompile with mc compile --pipeline for this size`);
+    shapes.add(`${lat.f}x${lat.h}x${lat.w}`);
+    const spec = m.outputs[0];
+    const out = (await vae(m, new Map([['latent', { dtype: 'fp32' as DType, shape: [1, lat.c, lat.f, lat.h, lat.w], data: lat.d }]]))).get(spec.name);
+    if (!out || out.data.length !== numel(spec.shape)) throw new LaunchError(`${m.dir}/model: no '${spec.name}' of ${shapeText(spec.shape)} in the output`);
+    const [, c, f, h, w] = spec.shape;
+    return { c, f, h, w, d: Float32Array.from(out.data) };
+  });
+  progress?.stage('decode', (Date.now() - t1) / 1000, `${decoded.calls} decoder call${decoded.calls === 1 ? '' : 's'} on ${shapes.size} tile shape${shapes.size === 1 ? '' : 's'}: ${[...shapes].join(', ')}`);
+  return { video: decoded.video.d, latents: x, tiles: decoded.calls };
 }
 
 // ---------------------------------------------------------------- the command line
@@ -384,11 +347,12 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
     const f = checkpointFolders(v.weights);
     const errs: string[] = [];
     try { ditPlan = checkWeights(plan.dit, openCheckpoint(f.transformer)); } catch (e) { if (!(e instanceof LaunchError)) throw e; errs.push(e.message); }
+    // The decoder programs differ only in their tile shape: one check and one weights plan serve all.
     try { vaePlan = checkWeights(plan.vae, openCheckpoint(f.vae)); } catch (e) { if (!(e instanceof LaunchError)) throw e; errs.push(e.message); }
     if (errs.length > 0) throw new LaunchError(errs.join('\n'));
   }
   if (plan.backend === 'cuda') {
-    const need = Math.max(plan.dit.weightBytes + plan.dit.arenaBytes, plan.vae.weightBytes + plan.vae.arenaBytes) + 2 ** 30;
+    const need = Math.max(...[plan.dit, ...plan.vaeTiles].map((m) => m.weightBytes + m.arenaBytes)) + 2 ** 30;
     const free = freeGpuBytes();
     if (free === undefined) process.stdout.write('warning: nvidia-smi not found; free GPU memory not checked\n');
     else if (free < need) throw new LaunchError(`not enough free GPU memory: the plan needs ${gib(need)} (largest program plus 1 GiB of context), ${gib(free)} is free`);
@@ -396,7 +360,7 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
   const work = mkdtempSync(join(tmpdir(), 'mc-launch-'));
   const servers: Server[] = [];
   try {
-    const start = (m: ModelPlan, wplan: string | undefined, tag: string): Server => {
+    const start = (m: Program, wplan: string | undefined, tag: string): Server => {
       const args = wplan === undefined ? ['--random-weights', String(rseed)] : ['--weights-plan', join(work, `${tag}.weights`)];
       if (wplan !== undefined) writeFileSync(join(work, `${tag}.weights`), wplan);
       const s = new Server(join(here, m.dir, 'model'), args, work, tag);
@@ -407,17 +371,20 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
     const dit = start(plan.dit, ditPlan, 'dit');
     await dit.ready();
     progress.stage('load dit', (Date.now() - t0) / 1000, `${gib(plan.dit.weightBytes)} weights, ${gib(plan.dit.arenaBytes)} arena`);
-    // The VAE process starts when the DiT is done (GPU memory holds one program at a time).
-    let vae: Server | undefined;
-    const vaeForward: Forward = async (ins) => {
-      if (!vae) {
+    // The decoder programs start when the DiT is done, one at a time (GPU memory holds one program);
+    // tiles come grouped by shape, so each program starts about once per temporal window.
+    let vae: { m: Program; s: Server } | undefined;
+    const vaeForward: DecoderForward = async (m, ins) => {
+      if (vae?.m !== m) {
         await dit.close();
+        await vae?.s.close();
         const t = Date.now();
-        vae = start(plan.vae, vaePlan, 'vae');
-        await vae.ready();
-        progress.stage('load vae', (Date.now() - t) / 1000, `${gib(plan.vae.weightBytes)} weights, ${gib(plan.vae.arenaBytes)} arena`);
+        const tag = `vae-${input(m, 'latent').shape.slice(2).join('x')}`;
+        vae = { m, s: start(m, vaePlan, tag) };
+        await vae.s.ready();
+        progress.stage(`load ${tag}`, (Date.now() - t) / 1000, `${gib(m.weightBytes)} weights, ${gib(m.arenaBytes)} arena`);
       }
-      return vae.forward(ins);
+      return vae.s.forward(ins);
     };
     const r = await generate(plan, opts, prompt, dit.forward, vaeForward, progress);
     const t2 = Date.now();

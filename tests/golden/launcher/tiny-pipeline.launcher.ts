@@ -460,6 +460,171 @@ export function checkWeights(m: ModelPlan, ck: Checkpoint): string {
     }
     return [...files.map((f, k) => `file ${k} ${resolve(f)}`), ...lines, ''].join('\n');
 }
+/** Tile geometry in latent units (the reference's tile_sample_* divided by the VAE's 4x / 8x). */
+export interface Tiling {
+    readonly frames: number; // temporal tiling when T > frames; windows of frames + 1 latent frames
+    readonly framesStride: number;
+    readonly size: number; // spatial tiling when h or w > size; tiles of size x size
+    readonly sizeStride: number;
+}
+/** HunyuanVideo's defaults: 256 px (32 latent) tiles at stride 192 px, 64 frames (16) at stride 48 (12). */
+export const HUNYUAN_TILING: Tiling = { frames: 16, framesStride: 12, size: 32, sizeStride: 24 };
+/** A volume [c, f, h, w] in fp32, row-major. */
+export interface Vol {
+    readonly c: number;
+    readonly f: number;
+    readonly h: number;
+    readonly w: number;
+    readonly d: Float32Array;
+}
+export const vol = (c: number, f: number, h: number, w: number): Vol => ({ c, f, h, w, d: new Float32Array(c * f * h * w) });
+/** [start, end) along one axis. */
+export type Span = [
+    number,
+    number
+];
+/** Spans along one axis: starts 0, stride, 2 stride, ... < n (the reference's range(0, n, stride)). */
+export function tileRanges(n: number, size: number, stride: number): Span[] {
+    if (stride <= 0 || size < stride)
+        throw new LaunchError(`tiling: stride ${stride} must be in (0, ${size}]`);
+    const out: Span[] = [];
+    for (let s = 0; s < n; s += stride)
+        out.push([s, Math.min(s + size, n)]);
+    return out;
+}
+/** The temporal windows of a T-frame latent, and the spatial tiles (rows x cols) inside each. */
+export function tileGrid(T: number, h: number, w: number, tl: Tiling): {
+    windows: Span[];
+    rows: Span[];
+    cols: Span[];
+} {
+    const windows: Span[] = T > tl.frames ? tileRanges(T, tl.frames + 1, tl.framesStride) : [[0, T]];
+    const spatial = h > tl.size || w > tl.size;
+    return {
+        windows,
+        rows: spatial ? tileRanges(h, tl.size, tl.sizeStride) : [[0, h]],
+        cols: spatial ? tileRanges(w, tl.size, tl.sizeStride) : [[0, w]],
+    };
+}
+/** A decoder tile's latent [frames, h, w]. */
+export type TileShape = [
+    number,
+    number,
+    number
+];
+/** The distinct tile shapes a T x h x w latent needs, largest first. */
+export function tileShapes(T: number, h: number, w: number, tl: Tiling): TileShape[] {
+    const g = tileGrid(T, h, w, tl);
+    const keys = new Set<string>();
+    for (const [t0, t1] of g.windows)
+        for (const [h0, h1] of g.rows)
+            for (const [w0, w1] of g.cols)
+                keys.add(`${t1 - t0},${h1 - h0},${w1 - w0}`);
+    return [...keys].map((k) => k.split(',').map(Number) as TileShape)
+        .sort((a, b) => b[0] * b[1] * b[2] - a[0] * a[1] * a[2] || b[0] - a[0] || b[1] - a[1] || b[2] - a[2]);
+}
+/** Number of decoder calls for a T x h x w latent. */
+export function tileCount(T: number, h: number, w: number, tl: Tiling): number {
+    const g = tileGrid(T, h, w, tl);
+    return g.windows.length * g.rows.length * g.cols.length;
+}
+function slice(z: Vol, t0: number, t1: number, h0: number, h1: number, w0: number, w1: number): Vol {
+    const o = vol(z.c, t1 - t0, h1 - h0, w1 - w0);
+    for (let c = 0; c < z.c; c++)
+        for (let t = 0; t < o.f; t++)
+            for (let y = 0; y < o.h; y++) {
+                const src = ((c * z.f + t0 + t) * z.h + h0 + y) * z.w + w0;
+                o.d.set(z.d.subarray(src, src + o.w), ((c * o.f + t) * o.h + y) * o.w);
+            }
+    return o;
+}
+// The reference's blends: b's first e entries along one axis become a's last e weighted by 1 - x/e
+// plus b's own weighted by x/e, e = min(both lengths, extent). In place on b.
+function blend(a: Vol, b: Vol, extent: number, axis: 'f' | 'h' | 'w'): void {
+    const e = Math.min(a[axis], b[axis], extent);
+    for (let c = 0; c < b.c; c++)
+        for (let t = 0; t < b.f; t++)
+            for (let y = 0; y < b.h; y++)
+                for (let x = 0; x < b.w; x++) {
+                    const k = axis === 'f' ? t : axis === 'h' ? y : x;
+                    if (k >= e)
+                        continue;
+                    const at = (v: Vol, tt: number, yy: number, xx: number): number => ((c * v.f + tt) * v.h + yy) * v.w + xx;
+                    const src = axis === 'f' ? at(a, a.f - e + t, y, x) : axis === 'h' ? at(a, t, a.h - e + y, x) : at(a, t, y, a.w - e + x);
+                    const i = at(b, t, y, x);
+                    b.d[i] = a.d[src] * (1 - k / e) + b.d[i] * (k / e);
+                }
+}
+/** Copies v[:, :nf, :nh, :nw] (clipped to v and to out) into out at (f0, y0, x0). */
+function place(out: Vol, v: Vol, f0: number, y0: number, x0: number, nf: number, nh: number, nw: number, vf0 = 0): void {
+    const F = Math.min(nf, v.f - vf0, out.f - f0);
+    const H = Math.min(nh, v.h, out.h - y0);
+    const W = Math.min(nw, v.w, out.w - x0);
+    for (let c = 0; c < out.c; c++)
+        for (let t = 0; t < F; t++)
+            for (let y = 0; y < H; y++) {
+                const src = ((c * v.f + vf0 + t) * v.h + y) * v.w;
+                out.d.set(v.d.subarray(src, src + W), ((c * out.f + f0 + t) * out.h + y0 + y) * out.w + x0);
+            }
+}
+export type TileDecoder = (latent: Vol) => Promise<Vol>;
+/** One temporal window: spatial tiles decoded (grouped by shape, so each program starts once), blended, cropped. */
+async function decodeWindow(z: Vol, rows: Span[], cols: Span[], tl: Tiling, decode: TileDecoder): Promise<Vol> {
+    const tiled = rows.length > 1 || cols.length > 1;
+    const tiles = rows.flatMap(([h0, h1], i) => cols.map(([w0, w1], j) => ({ i, j, lat: slice(z, 0, z.f, h0, h1, w0, w1) })));
+    const key = (v: Vol): number => (v.h * 4096 + v.w);
+    const order = [...tiles].sort((a, b) => key(b.lat) - key(a.lat));
+    const dec = new Map<string, Vol>();
+    for (const t of order)
+        dec.set(`${t.i},${t.j}`, await decode(t.lat));
+    const first = dec.get('0,0')!;
+    const out = vol(first.c, first.f, 8 * z.h, 8 * z.w);
+    const keep = 8 * tl.sizeStride;
+    const ext = 8 * (tl.size - tl.sizeStride);
+    for (let i = 0; i < rows.length; i++)
+        for (let j = 0; j < cols.length; j++) {
+            const t = dec.get(`${i},${j}`)!;
+            if (t.c !== out.c || t.f !== out.f)
+                throw new LaunchError(`tiled decode: a tile decoded to ${t.c}x${t.f} channels x frames, expected ${out.c}x${out.f}`);
+            if (i > 0)
+                blend(dec.get(`${i - 1},${j}`)!, t, ext, 'h');
+            if (j > 0)
+                blend(dec.get(`${i},${j - 1}`)!, t, ext, 'w');
+            // Tiles keep their first 8 x stride rows and columns; an untiled latent keeps all it decodes to.
+            place(out, t, 0, i * keep, j * keep, t.f, tiled ? keep : t.h, tiled ? keep : t.w);
+        }
+    return out;
+}
+/**
+ * Decodes the latent z [c, T, h, w] into the video [3, 1 + 4 (T - 1), 8 h, 8 w] with the
+ * reference's tiling. `decode` runs the decoder on one tile's latent.
+ */
+export async function tiledDecode(z: Vol, tl: Tiling, decode: TileDecoder): Promise<{
+    video: Vol;
+    calls: number;
+}> {
+    const g = tileGrid(z.f, z.h, z.w, tl);
+    let calls = 0;
+    const counted: TileDecoder = (v) => { calls++; return decode(v); };
+    const F = 1 + 4 * (z.f - 1);
+    const keepF = 4 * tl.framesStride;
+    const ext = 4 * (tl.frames - tl.framesStride);
+    let video: Vol | undefined;
+    let prev: Vol | undefined;
+    for (let k = 0; k < g.windows.length; k++) {
+        const [t0, t1] = g.windows[k];
+        const full = await decodeWindow(slice(z, t0, t1, 0, z.h, 0, z.w), g.rows, g.cols, tl, counted);
+        // Every window but the first drops its first decoded frame (it repeats the previous window's last).
+        const cur = k === 0 ? full : slice(full, 1, full.f, 0, full.h, 0, full.w);
+        video ??= vol(cur.c, F, cur.h, cur.w);
+        if (k > 0)
+            blend(prev!, cur, ext, 'f');
+        const nf = g.windows.length === 1 ? F : k === 0 ? keepF + 1 : keepF;
+        place(video, cur, k === 0 ? 0 : 1 + k * keepF, 0, 0, nf, cur.h, cur.w);
+        prev = cur;
+    }
+    return { video: video!, calls };
+}
 // ---------------------------------------------------------------- plan types (filled by mc compile)
 export interface TensorSpec {
     readonly name: string;
@@ -481,22 +646,30 @@ export interface WeightMap {
     readonly rules: readonly MapRule[];
     readonly ignore: readonly string[];
 }
-export interface ModelPlan {
+/** One executable: where it is, what goes in and out, and the GPU memory it takes. */
+export interface Program {
     readonly dir: string; // relative to the launcher: the executable is DIR/model
+    readonly inputs: readonly TensorSpec[];
+    readonly outputs: readonly TensorSpec[];
+    readonly weightBytes: number; // on the GPU: all weights, or two layer slots when streamed (--offload-weights)
+    readonly arenaBytes: number;
+}
+/** A program with the model's weights and how a checkpoint names them. */
+export interface ModelPlan extends Program {
     readonly model: string;
     readonly folder: string; // the checkpoint folder: transformer or vae
     readonly weights: readonly TensorSpec[]; // declared dtypes (what a checkpoint stores)
-    readonly inputs: readonly TensorSpec[];
-    readonly outputs: readonly TensorSpec[];
-    readonly weightBytes: number;
-    readonly arenaBytes: number;
     readonly map: WeightMap;
 }
 export interface PipelinePlan {
     readonly kind: 'hunyuan-video';
     readonly backend: 'cpu' | 'cuda';
     readonly dit: ModelPlan;
+    /** The VAE decoder (its weights and name mapping; the program of its largest tile). */
     readonly vae: ModelPlan;
+    /** The decoder built for each latent tile shape the tiling needs, largest (= vae) first; same weights. */
+    readonly vaeTiles: readonly Program[];
+    readonly tiling: Tiling;
     readonly frames: number;
     readonly height: number;
     readonly width: number;
@@ -511,6 +684,8 @@ export interface SinglePlan {
 export type Plan = PipelinePlan | SinglePlan;
 // ---------------------------------------------------------------- executables
 export type Forward = (inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
+/** A forward of one of the decoder programs (one per tile shape). */
+export type DecoderForward = (program: Program, inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
 /** One executable in loop mode: weights resident, one `run IN OUT` per forward. */
 export class Server {
     private proc: ChildProcessWithoutNullStreams;
@@ -606,32 +781,17 @@ export interface Progress {
     step(i: number, n: number, seconds: number): void;
     stage(name: string, seconds: number, detail: string): void;
 }
-const input = (m: ModelPlan, name: string): TensorSpec => {
+const input = (m: Program, name: string): TensorSpec => {
     const t = m.inputs.find((x) => x.name === name);
     if (!t)
-        throw new LaunchError(`${m.model} has no input '${name}'`);
+        throw new LaunchError(`${m.dir}/model has no input '${name}'`);
     return t;
 };
-/** Latent-space tiles along one axis: size `tile`, overlap tile/4, the last tile clamped to the end. */
-export function tiles1d(n: number, tile: number): number[] {
-    if (n <= tile)
-        return [0];
-    const stride = tile - Math.floor(tile / 4);
-    const out: number[] = [];
-    for (let s = 0;; s += stride) {
-        if (s + tile >= n) {
-            out.push(n - tile);
-            break;
-        }
-        out.push(s);
-    }
-    return [...new Set(out)];
-}
 /**
  * Runs the sampling loop and the tiled decode with the given forwards (the executables, or `mc
  * eval` in tests). Returns the decoded video [3, F, H, W] in [-1, 1] (fp32) and the final latents.
  */
-export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt, dit: Forward, vae: Forward, progress?: Progress): Promise<{
+export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt, dit: Forward, vae: DecoderForward, progress?: Progress): Promise<{
     video: Float32Array;
     latents: Float32Array;
     tiles: number;
@@ -676,71 +836,24 @@ export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt
         progress?.step(i + 1, opts.steps, (Date.now() - ts) / 1000);
     }
     progress?.stage('denoise', (Date.now() - t0) / 1000, `${opts.steps} steps`);
-    // Decode: latents / scaling, then tiles of the decoder's latent shape, blended with linear ramps.
+    // Decode: latents / scaling, then the reference's tiled decode (runtime-tiling.ts), each tile on
+    // the decoder program built for its shape.
     const t1 = Date.now();
-    const z = x.map((v) => v / plan.scaling);
-    const vin = input(plan.vae, 'latent');
-    const [, , tT, th, tw] = vin.shape;
-    const vout = plan.vae.outputs[0];
-    const [, OC, oF, oH, oW] = vout.shape;
-    const F = 1 + 4 * (T - 1);
-    const H = lh * 8;
-    const W = lw * 8;
-    const acc = new Float64Array(OC * F * H * W);
-    const wsum = new Float64Array(F * H * W);
-    const ramp = (pos: number, len: number, lo: boolean, hi: boolean, ov: number): number => {
-        let r = 1;
-        if (lo && ov > 0)
-            r = Math.min(r, (pos + 1) / (ov + 1));
-        if (hi && ov > 0)
-            r = Math.min(r, (len - pos) / (ov + 1));
-        return r;
-    };
-    const ts0 = tiles1d(T, tT);
-    const hs0 = tiles1d(lh, th);
-    const ws0 = tiles1d(lw, tw);
-    let count = 0;
-    for (const t of ts0)
-        for (const h of hs0)
-            for (const w of ws0) {
-                const tile = new Float32Array(numel(vin.shape));
-                for (let c = 0; c < C; c++)
-                    for (let a = 0; a < tT; a++)
-                        for (let b = 0; b < th; b++)
-                            for (let d = 0; d < tw; d++)
-                                tile[((c * tT + a) * th + b) * tw + d] = z[((c * T + t + a) * lh + h + b) * lw + w + d];
-                const out = (await vae(new Map([['latent', { dtype: 'fp32' as DType, shape: vin.shape, data: tile }]]))).get(vout.name);
-                if (!out)
-                    throw new LaunchError(`${plan.vae.model}: no '${vout.name}' in the output`);
-                count++;
-                // Pixel placement: a window starting at latent frame t > 0 drops its first decoded frame (the
-                // causal first frame) and covers frames 4t+1 ...; spatial tiles are 8x.
-                const f0 = t === 0 ? 0 : 4 * t + 1;
-                const skip = t === 0 ? 0 : 1;
-                const nf = oF - skip;
-                const ovF = ts0.length > 1 ? 4 * Math.floor(tT / 4) : 0;
-                const ovH = hs0.length > 1 ? 8 * Math.floor(th / 4) : 0;
-                const ovW = ws0.length > 1 ? 8 * Math.floor(tw / 4) : 0;
-                for (let f = 0; f < nf; f++) {
-                    const wf = ramp(f, nf, t !== ts0[0], t !== ts0[ts0.length - 1], ovF);
-                    for (let yy = 0; yy < oH; yy++) {
-                        const wy = ramp(yy, oH, h !== hs0[0], h !== hs0[hs0.length - 1], ovH);
-                        for (let xx = 0; xx < oW; xx++) {
-                            const wgt = wf * wy * ramp(xx, oW, w !== ws0[0], w !== ws0[ws0.length - 1], ovW);
-                            const p = ((f0 + f) * H + 8 * h + yy) * W + 8 * w + xx;
-                            wsum[p] += wgt;
-                            for (let c = 0; c < OC; c++)
-                                acc[c * F * H * W + p] += wgt * out.data[((c * oF + f + skip) * oH + yy) * oW + xx];
-                        }
-                    }
-                }
-            }
-    const video = new Float32Array(acc.length);
-    for (let c = 0; c < OC; c++)
-        for (let p = 0; p < F * H * W; p++)
-            video[c * F * H * W + p] = acc[c * F * H * W + p] / wsum[p];
-    progress?.stage('decode', (Date.now() - t1) / 1000, `${count} decoder call${count === 1 ? '' : 's'} of ${tT}x${th}x${tw} latents`);
-    return { video, latents: x, tiles: count };
+    const shapes = new Set<string>();
+    const decoded = await tiledDecode({ c: C, f: T, h: lh, w: lw, d: x.map((v) => v / plan.scaling) }, plan.tiling, async (lat) => {
+        const m = plan.vaeTiles.find((p) => input(p, 'latent').shape.slice(2).join() === [lat.f, lat.h, lat.w].join());
+        if (!m)
+            throw new LaunchError(`no decoder program for a ${lat.f}x${lat.h}x${lat.w} latent tile; recompile with mc compile --pipeline for this size`);
+        shapes.add(`${lat.f}x${lat.h}x${lat.w}`);
+        const spec = m.outputs[0];
+        const out = (await vae(m, new Map([['latent', { dtype: 'fp32' as DType, shape: [1, lat.c, lat.f, lat.h, lat.w], data: lat.d }]]))).get(spec.name);
+        if (!out || out.data.length !== numel(spec.shape))
+            throw new LaunchError(`${m.dir}/model: no '${spec.name}' of ${shapeText(spec.shape)} in the output`);
+        const [, c, f, h, w] = spec.shape;
+        return { c, f, h, w, d: Float32Array.from(out.data) };
+    });
+    progress?.stage('decode', (Date.now() - t1) / 1000, `${decoded.calls} decoder call${decoded.calls === 1 ? '' : 's'} on ${shapes.size} tile shape${shapes.size === 1 ? '' : 's'}: ${[...shapes].join(', ')}`);
+    return { video: decoded.video.d, latents: x, tiles: decoded.calls };
 }
 // ---------------------------------------------------------------- the command line
 const USAGE = 'usage: node launcher.js (--weights DIR_OR_INDEX | --random-weights SEED) --prompt-embeds E.safetensors --out video.mp4 [--steps 50] [--shift 7] [--guidance 6] [--seed 0] [--height H --width W --frames F] [--dump-video V.safetensors]';
@@ -870,6 +983,7 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
                 throw e;
             errs.push(e.message);
         }
+        // The decoder programs differ only in their tile shape: one check and one weights plan serve all.
         try {
             vaePlan = checkWeights(plan.vae, openCheckpoint(f.vae));
         }
@@ -882,7 +996,7 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
             throw new LaunchError(errs.join('\n'));
     }
     if (plan.backend === 'cuda') {
-        const need = Math.max(plan.dit.weightBytes + plan.dit.arenaBytes, plan.vae.weightBytes + plan.vae.arenaBytes) + 2 ** 30;
+        const need = Math.max(...[plan.dit, ...plan.vaeTiles].map((m) => m.weightBytes + m.arenaBytes)) + 2 ** 30;
         const free = freeGpuBytes();
         if (free === undefined)
             process.stdout.write('warning: nvidia-smi not found; free GPU memory not checked\n');
@@ -892,7 +1006,7 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
     const work = mkdtempSync(join(tmpdir(), 'mc-launch-'));
     const servers: Server[] = [];
     try {
-        const start = (m: ModelPlan, wplan: string | undefined, tag: string): Server => {
+        const start = (m: Program, wplan: string | undefined, tag: string): Server => {
             const args = wplan === undefined ? ['--random-weights', String(rseed)] : ['--weights-plan', join(work, `${tag}.weights`)];
             if (wplan !== undefined)
                 writeFileSync(join(work, `${tag}.weights`), wplan);
@@ -904,17 +1018,23 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
         const dit = start(plan.dit, ditPlan, 'dit');
         await dit.ready();
         progress.stage('load dit', (Date.now() - t0) / 1000, `${gib(plan.dit.weightBytes)} weights, ${gib(plan.dit.arenaBytes)} arena`);
-        // The VAE process starts when the DiT is done (GPU memory holds one program at a time).
-        let vae: Server | undefined;
-        const vaeForward: Forward = async (ins) => {
-            if (!vae) {
+        // The decoder programs start when the DiT is done, one at a time (GPU memory holds one program);
+        // tiles come grouped by shape, so each program starts about once per temporal window.
+        let vae: {
+            m: Program;
+            s: Server;
+        } | undefined;
+        const vaeForward: DecoderForward = async (m, ins) => {
+            if (vae?.m !== m) {
                 await dit.close();
+                await vae?.s.close();
                 const t = Date.now();
-                vae = start(plan.vae, vaePlan, 'vae');
-                await vae.ready();
-                progress.stage('load vae', (Date.now() - t) / 1000, `${gib(plan.vae.weightBytes)} weights, ${gib(plan.vae.arenaBytes)} arena`);
+                const tag = `vae-${input(m, 'latent').shape.slice(2).join('x')}`;
+                vae = { m, s: start(m, vaePlan, tag) };
+                await vae.s.ready();
+                progress.stage(`load ${tag}`, (Date.now() - t) / 1000, `${gib(m.weightBytes)} weights, ${gib(m.arenaBytes)} arena`);
             }
-            return vae.forward(ins);
+            return vae.s.forward(ins);
         };
         const r = await generate(plan, opts, prompt, dit.forward, vaeForward, progress);
         const t2 = Date.now();
@@ -1391,7 +1511,7 @@ const PLAN: Plan = {
         }
     },
     vae: {
-        dir: "vae",
+        dir: "vae-2x4x4",
         model: "decoder",
         folder: "vae",
         weights: [
@@ -1537,13 +1657,13 @@ const PLAN: Plan = {
             { name: "decoder.conv_out.conv.bias", dtype: "fp16", shape: [3] }
         ],
         inputs: [
-            { name: "latent", dtype: "fp16", shape: [1, 16, 2, 4, 8] }
+            { name: "latent", dtype: "fp16", shape: [1, 16, 2, 4, 4] }
         ],
         outputs: [
-            { name: "video", dtype: "fp16", shape: [1, 3, 5, 32, 64] }
+            { name: "video", dtype: "fp16", shape: [1, 3, 5, 32, 32] }
         ],
         weightBytes: 327424,
-        arenaBytes: 491520,
+        arenaBytes: 245760,
         map: {
             source: "examples/hunyuan-video/vae.diffusers.map",
             rules: [
@@ -1558,6 +1678,53 @@ const PLAN: Plan = {
             ignore: ["encoder.*", "quant_conv.*"]
         }
     },
+    vaeTiles: [
+        {
+            dir: "vae-2x4x4",
+            inputs: [
+                { name: "latent", dtype: "fp16", shape: [1, 16, 2, 4, 4] }
+            ],
+            outputs: [
+                { name: "video", dtype: "fp16", shape: [1, 3, 5, 32, 32] }
+            ],
+            weightBytes: 327424,
+            arenaBytes: 245760
+        },
+        {
+            dir: "vae-2x4x2",
+            inputs: [
+                { name: "latent", dtype: "fp16", shape: [1, 16, 2, 4, 2] }
+            ],
+            outputs: [
+                { name: "video", dtype: "fp16", shape: [1, 3, 5, 32, 16] }
+            ],
+            weightBytes: 327424,
+            arenaBytes: 122880
+        },
+        {
+            dir: "vae-2x2x4",
+            inputs: [
+                { name: "latent", dtype: "fp16", shape: [1, 16, 2, 2, 4] }
+            ],
+            outputs: [
+                { name: "video", dtype: "fp16", shape: [1, 3, 5, 16, 32] }
+            ],
+            weightBytes: 327424,
+            arenaBytes: 122880
+        },
+        {
+            dir: "vae-2x2x2",
+            inputs: [
+                { name: "latent", dtype: "fp16", shape: [1, 16, 2, 2, 2] }
+            ],
+            outputs: [
+                { name: "video", dtype: "fp16", shape: [1, 3, 5, 16, 16] }
+            ],
+            weightBytes: 327424,
+            arenaBytes: 61440
+        }
+    ],
+    tiling: { frames: 4, framesStride: 3, size: 4, sizeStride: 3 },
     frames: 5,
     height: 64,
     width: 64,
