@@ -115,7 +115,11 @@ describe('mc check --budget', () => {
 it('parses sizes and fractions', () => {
   expect(parseSize('80GiB')).toBe(80 * 2 ** 30);
   expect(parseSize('75.5 GB')).toBe(75.5e9);
-  expect(parseSize(1024)).toBe(1024);
+  expect(parseSize(1073741824)).toBe(2 ** 30);
+  // A bare number is bytes; below 1 MiB it is a forgotten unit, refused.
+  expect(parseSize(1024)).toBeUndefined();
+  expect(parseSize('50')).toBeUndefined();
+  expect(parseSize('50 B')).toBe(50);
   expect(parseSize('12 bananas')).toBeUndefined();
   expect(parseFraction('45%')).toBe(0.45);
   expect(parseFraction('0.3')).toBe(0.3);

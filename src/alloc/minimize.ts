@@ -70,16 +70,7 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
   };
   const probe = (cap: number, budgetMs: number): 'found' | 'infeasible' | 'timeout' => {
     const deadline = Math.min(inp.deadline, performance.now() + budgetMs);
-    let r: FitResult;
-    try {
-      r = fs.fit(cap, deadline, inp.tick);
-    } catch (e) {
-      // The search recurses once per placed buffer; a very deep instance can exhaust the JS stack.
-      // fit() resets its state on the next call, so this probe just counts as unfinished.
-      if (!(e instanceof RangeError)) throw e;
-      notes.push(`search cap ${cap}: stopped (${e.message})`);
-      return 'timeout';
-    }
+    const r: FitResult = fs.fit(cap, deadline, inp.tick);
     if (r.status === 'found' && r.offsets) {
       const offs = toOffsets(r.offsets);
       let peak = pinnedTop;
@@ -100,8 +91,10 @@ export function minimizePeak(inp: MinimizeInput): MinimizeResult {
   };
   const left = () => inp.deadline - performance.now();
 
+  // The capacity gets half the budget: when it cannot be met in time, the rest goes to the lowest
+  // peak the search can find, so the caller can say how far from fitting it is.
   if (inp.capacity !== undefined && bestPeak > inp.capacity && down(inp.capacity) >= provenLo) {
-    probe(down(inp.capacity), left());
+    probe(down(inp.capacity), left() / 2);
     if (bestPeak > inp.capacity) softLo = Math.max(softLo, up(inp.capacity + 1));
   }
   const fits = inp.capacity !== undefined && bestPeak <= inp.capacity;

@@ -143,8 +143,11 @@ function toLpText(buffers: ReadonlyArray<Buffer>, m: Model): string {
     const [lo, hi] = qBounds(buffers, m, k);
     lines.push(` ${lo} <= q${k} <= ${hi}`);
   });
-  lines.push('General', ...m.vars.map((_, k) => ` q${k}`));
-  if (m.pairs.length > 0) lines.push('Binary', ...m.pairs.map((_, p) => ` z${p}`));
+  // Loops, not push(...array): a spread of tens of thousands of arguments overflows the stack.
+  lines.push('General');
+  for (let k = 0; k < m.vars.length; k++) lines.push(` q${k}`);
+  if (m.pairs.length > 0) lines.push('Binary');
+  for (let p = 0; p < m.pairs.length; p++) lines.push(` z${p}`);
   lines.push('End');
   return lines.join('\n');
 }

@@ -8,11 +8,16 @@ const UNITS: Record<string, number> = {
 /** The pattern budget.schema.json uses for a size string (kept in sync by a test). */
 export const SIZE_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*([kKmMgGtT]i?[bB]|[bB])?$';
 
+// A size without a unit is bytes; below 1 MiB it is a forgotten unit ("50" meant 50 GiB), not a
+// GPU memory budget, so it is refused like any other malformed size.
+const MIN_BARE_BYTES = 2 ** 20;
+
 /** Bytes of a size string or number, or undefined when it is not one. */
 export function parseSize(v: string | number): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : undefined;
+  if (typeof v === 'number') return Number.isFinite(v) && v >= MIN_BARE_BYTES ? v : undefined;
   const m = new RegExp(SIZE_PATTERN).exec(v.trim());
   if (!m) return undefined;
+  if (m[2] === undefined && Number(v) < MIN_BARE_BYTES) return undefined;
   const unit = (m[2] ?? 'B').toUpperCase();
   const n = Number(v.trim().slice(0, v.trim().length - (m[2]?.length ?? 0)).trim()) * UNITS[unit];
   return n > 0 ? Math.round(n) : undefined;
@@ -29,5 +34,12 @@ export function parseFraction(v: string | number): number | undefined {
 }
 
 export const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
-export const pct = (f: number): string => `${(100 * f).toFixed(1)}%`;
+export const pct = (f: number, digits = 1): string => `${(100 * f).toFixed(digits)}%`;
+
+/** Decimals (1 to 4) that show two percentages as different when they are. */
+export function pctDigits(a: number, b: number): number {
+  let d = 1;
+  while (d < 4 && a !== b && (100 * a).toFixed(d) === (100 * b).toFixed(d)) d++;
+  return d;
+}
 export const secs = (s: number): string => (s >= 100 ? s.toFixed(1) : s >= 1 ? s.toFixed(2) : s.toPrecision(3)) + ' s';

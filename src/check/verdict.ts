@@ -4,7 +4,7 @@
 // usable memory, so a check with no --max-memory still requires the plan to fit.
 import type { HardwareProfile } from '../hw/profile.js';
 import type { Limits } from './budget.js';
-import { gib, pct, secs } from './units.js';
+import { gib, pct, pctDigits, secs } from './units.js';
 
 /** The keys of `mc plan --json` that checks read (schemas/plan.schema.json has them all). */
 export interface PlanJson {
@@ -63,8 +63,9 @@ export function evaluate(p: PlanJson, limits: Limits, hw: HardwareProfile): Verd
   if (limits.minMfu !== undefined) {
     const pass = p.mfu >= limits.minMfu;
     const d = 100 * (p.mfu - limits.minMfu);
+    const k = pctDigits(p.mfu, limits.minMfu);
     out.push(verdict('mfu', pass, p.mfu, limits.minMfu, p.mfu - limits.minMfu, pass ? '>=' : '<',
-      [pct(p.mfu), pct(limits.minMfu), `${pass ? 'margin' : 'short by'} ${Math.abs(d).toFixed(1)} points`]));
+      [pct(p.mfu, k), pct(limits.minMfu, k), `${pass ? 'margin' : 'short by'} ${Math.abs(d).toFixed(k)} points`]));
   }
   if (limits.maxStepTimeSec !== undefined) out.push(maxVerdict('step-time', p.stepTimeSec, limits.maxStepTimeSec, secs));
   return out;

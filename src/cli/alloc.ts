@@ -64,11 +64,15 @@ async function run(argv: string[]): Promise<number> {
   }
   if (values.out !== undefined) writeFileSync(values.out, writeCsv(table, sol.offsets));
   const solved = capacity === undefined || sol.withinCapacity;
+  // When the solver asked for did not produce the kept layout, say what it reported instead.
+  const asked = solver === 'mip' ? 'highs' : solver;
+  const why = asked !== 'auto' && asked !== sol.solver ? sol.notes.filter((n) => n.startsWith(asked)).at(-1) : undefined;
+  const solverText = why ? `${sol.solver} (${asked === solver ? '' : `${solver} = `}${why})` : sol.solver;
   const capText = capacity === undefined ? '' : ` ${solved ? '<=' : '>'} capacity ${capacity}`;
   process.stdout.write(
     `${solved ? 'solved' : 'not solved'}: ${table.buffers.length} buffers, peak ${sol.peak}${capText}, ` +
       `lower bound ${sol.lowerBound}${sol.optimal ? ' (optimal)' : ` (gap ${(sol.gap * 100).toFixed(2)}%)`}, ` +
-      `${sol.seconds.toFixed(2)} s, solver ${sol.solver}${checked}\n`,
+      `${sol.seconds.toFixed(2)} s, solver ${solverText}${checked}\n`,
   );
   return solved && !checked.includes('FAILED') ? 0 : 1;
 }
