@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The `mc` command: dispatches to one module per subcommand. Usage errors exit 2 with one line;
-// spec errors are diagnostics (exit 1); nothing reaches the user as a stack trace.
+// spec errors are diagnostics (exit 1), and so are files that cannot be written; nothing reaches the
+// user as a stack trace. A closed stdout (`mc ... | head -1`) is not an error.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EXIT_USAGE, UsageError } from './cli/common.js';
+import { EXIT_DIAGNOSTICS, EXIT_USAGE, OutputError, UsageError, ioReason, isErrnoError } from './cli/common.js';
 import { INSPECT_USAGE, inspectCommand } from './cli/inspect.js';
 import { opsCommand } from './cli/ops.js';
 
@@ -17,7 +18,7 @@ usage:
           [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html]
   mc check FILE --hw NAME [plan flags] [--max-memory SIZE] [--min-mfu F] [--max-step-time S] [--markdown FILE|-] [--json]
   mc check --budget FILE.yaml [--markdown FILE|-] [--json]
-  mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90]
+  mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--mode infer] [--backend cuda|cpu] [--arch sm_90]
           [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]
   mc eval FILE [--model M] [--set k=v]... --weights W --inputs I --out O [--dtype fp32|bf16]
   mc weights FILE [--model M] [--set k=v]... --random SEED -o W.safetensors
@@ -61,9 +62,39 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`mc ${cmd}: error: ${(e as Error).message}\n`);
       return EXIT_USAGE;
     }
+    if (e instanceof OutputError) {
+      process.stderr.write(`mc ${cmd}: error: ${e.message}\n`);
+      return EXIT_DIAGNOSTICS;
+    }
+    // A file operation no command anticipated: still one line, naming the path.
+    if (isErrnoError(e)) {
+      const path = e.path ? ` '${e.path}'` : '';
+      process.stderr.write(`mc ${cmd}: error: cannot ${e.syscall}${path}: ${ioReason(e)}\n`);
+      return EXIT_DIAGNOSTICS;
+    }
     throw e;
   }
 }
 
+/**
+ * When the reader of stdout (or stderr) goes away (`mc ... | head -1`), drop what is still to be
+ * written there and finish quietly, as Unix tools do, instead of dying with an unhandled EPIPE
+ * stack. The command itself runs to the end, so the files it writes are not left half-written.
+ */
+function quietOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') {
+      stream.write = (() => true) as typeof stream.write;
+      return;
+    }
+    if (stream !== process.stderr) process.stderr.write(`mc: error: cannot write to stdout: ${ioReason(e)}\n`);
+    process.exit(EXIT_DIAGNOSTICS);
+  });
+}
+
 const invoked = process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invoked) process.exitCode = await main(process.argv.slice(2));
+if (invoked) {
+  quietOnEpipe(process.stdout);
+  quietOnEpipe(process.stderr);
+  process.exitCode = await main(process.argv.slice(2));
+}

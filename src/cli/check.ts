@@ -3,7 +3,6 @@
 // without a GPU. One verdict line per budget (value, limit, margin), and for a failing check the
 // smallest change that would pass. Exit 0 when every budget holds, 1 when one fails (or a spec
 // does not compile or plan), 2 on bad usage or a bad budget file.
-import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BudgetError, type CheckConfig, type RawCheck, loadBudget, resolveCheck } from '../check/budget.js';
@@ -11,7 +10,7 @@ import { ConfigError, type CheckResult, runCheck } from '../check/run.js';
 import { verdictLine } from '../check/verdict.js';
 import { checkMarkdown } from '../report/markdown.js';
 import { progressBar } from '../report/progress.js';
-import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, parseSets } from './common.js';
+import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, checkOutputFile, parseSets, writeOutput } from './common.js';
 
 export const CHECK_USAGE =
   'mc check FILE --hw NAME [plan flags] [--max-memory SIZE] [--min-mfu F] [--max-step-time S] | mc check --budget FILE.yaml; [--markdown FILE|-] [--json]';
@@ -93,6 +92,9 @@ export async function checkCommand(argv: string[]): Promise<number> {
     configs = [configFromFlags(positionals[0], values)];
   }
 
+  // A report that cannot be written fails before the checks run.
+  if (values.markdown !== undefined && values.markdown !== '-') checkOutputFile(values.markdown);
+
   const results: CheckResult[] = [];
   const bar = progressBar(configs.length);
   try {
@@ -123,7 +125,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   if (values.markdown !== undefined) {
     const md = checkMarkdown(results);
     if (values.markdown === '-') (values.json ? process.stderr : process.stdout).write('\n' + md);
-    else writeFileSync(values.markdown, md);
+    else writeOutput(values.markdown, md);
   }
   return results.every((r) => r.pass) ? EXIT_OK : EXIT_DIAGNOSTICS;
 }

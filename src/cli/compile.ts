@@ -1,4 +1,4 @@
-// `mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90]
+// `mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--mode infer] [--backend cuda|cpu] [--arch sm_90]
 //   [--dtype declared|fp32] [--arena planned|greedy|sequential] [--offsets PLAN.json] [--offload-weights]
 //   -o DIR [--no-build]
 //   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]]`
@@ -10,7 +10,7 @@
 // does not change the code yet (kernels are not tuned per hardware profile).
 import { execFileSync } from 'node:child_process';
 import { startTicker } from '../report/ticker.js';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { emitLauncher } from '../launcher/emit.js';
 import { BENCH_SH } from '../launcher/bench.js';
 import { type ModelPlan, type Plan, type TensorSpec, type Tiling, type WeightMap, tileCount, tileShapes } from '../launcher/runtime.js';
 import { MapError, findMap, loadMap } from '../weights/map.js';
-import { EXIT_OK, UsageError, bytes, frontEnd } from './common.js';
+import { EXIT_OK, OutputError, UsageError, bytes, checkOutputDir, frontEnd, ioReason, readSpec, writeOutput } from './common.js';
 
 export const RUNTIME_DIR = fileURLToPath(new URL('../../runtime-cuda/', import.meta.url));
 
@@ -63,10 +63,22 @@ async function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: stri
     process.stderr.write(`mc compile: error: ${(e as Error).message}\n`);
     return 1;
   }
-  mkdirSync(join(dir, 'runtime'), { recursive: true });
+  // compileCommand checked the output folder (checkOutputDir) before anything was written.
+  try {
+    mkdirSync(join(dir, 'runtime'), { recursive: true });
+  } catch (e) {
+    throw new OutputError(`cannot create '${join(dir, 'runtime')}': ${ioReason(e)}`);
+  }
   const hw = o.hw ? `// --hw ${o.hw.replace(/[^A-Za-z0-9_.-]/g, '?')} (recorded; kernels are not tuned per profile yet)\n` : '';
-  writeFileSync(join(dir, 'model.cu'), hw + emitted.source);
-  for (const f of readdirSync(RUNTIME_DIR)) if (f.endsWith('.cuh')) copyFileSync(join(RUNTIME_DIR, f), join(dir, 'runtime', f));
+  writeOutput(join(dir, 'model.cu'), hw + emitted.source);
+  for (const f of readdirSync(RUNTIME_DIR)) {
+    if (!f.endsWith('.cuh')) continue;
+    try {
+      copyFileSync(join(RUNTIME_DIR, f), join(dir, 'runtime', f));
+    } catch (e) {
+      throw new OutputError(`cannot write '${join(dir, 'runtime', f)}': ${ioReason(e)}`);
+    }
+  }
   const streamed = o.streamWeights ? ` in pinned host memory, streamed through 2 x ${bytes(emitted.slotBytes)} device slots` : '';
   process.stdout.write(`wrote ${join(dir, 'model.cu')} (${g.ops.length} ops; arena ${bytes(emitted.plan.total)}, weights ${bytes(emitted.plan.weightTotal)}${streamed})\n`);
   const spec = (id: number, storage: boolean): TensorSpec => {
@@ -104,9 +116,9 @@ async function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: stri
 
 function writeLauncher(dir: string, plan: Plan): void {
   const l = emitLauncher(plan);
-  writeFileSync(join(dir, 'launcher.ts'), l.ts);
-  writeFileSync(join(dir, 'launcher.js'), l.js);
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
+  writeOutput(join(dir, 'launcher.ts'), l.ts);
+  writeOutput(join(dir, 'launcher.js'), l.js);
+  writeOutput(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
   process.stdout.write(`wrote ${join(dir, 'launcher.ts')} and launcher.js\n`);
 }
 
@@ -148,7 +160,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
   const { values: v, positionals } = parsed;
-  if (positionals.length !== 1 || !v.out) throw new UsageError('usage: mc compile FILE [--model M] [--set k=v]... --hw NAME --mode infer [--backend cuda|cpu] [--arch sm_90] [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]');
+  if (positionals.length !== 1 || !v.out) throw new UsageError('usage: mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--mode infer] [--backend cuda|cpu] [--arch sm_90] [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]');
   if (v.mode !== 'infer') throw new UsageError(`--mode ${v.mode} is not supported yet; only --mode infer (forward) is`);
   if (v.backend !== 'cpu' && v.backend !== 'cuda') throw new UsageError(`--backend must be cuda or cpu, got '${v.backend}'`);
   if (!/^sm_\d{2,3}a?$/.test(v.arch!)) throw new UsageError(`--arch must look like sm_90, got '${v.arch}'`);
@@ -165,6 +177,10 @@ export async function compileCommand(argv: string[]): Promise<number> {
   if (v.pipeline !== undefined && v.pipeline !== 'hunyuan-video') throw new UsageError(`--pipeline must be hunyuan-video, got '${v.pipeline}'`);
   if (v.pipeline && !v.vae) throw new UsageError('--pipeline hunyuan-video needs --vae VAE.mc (the decoder is the second program)');
   if (!v.pipeline && (v.vae || v['vae-set'] || argv.some((a) => a.startsWith('--vae-tile')))) throw new UsageError('--vae, --vae-set and --vae-tile need --pipeline hunyuan-video');
+  // The output folder is checked before anything is written: an existing file, /proc or /sys
+  // (where a recursive mkdir never returns) or a read-only parent is one line, not a stack.
+  checkOutputDir(v.out);
+  if (v.pipeline) readSpec(v.vae!); // an unreadable --vae fails before the DiT is written
   const fe = frontEnd(positionals[0], v.model, v.set);
   if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
   const o: BuildOptions = { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, hw: v.hw, backend: v.backend as 'cpu' | 'cuda', arch: v.arch!, build: !v['no-build'], streamWeights: v['offload-weights']! };
@@ -179,7 +195,15 @@ export async function compileCommand(argv: string[]): Promise<number> {
     // The pipeline: the DiT, and the VAE decoder built once per latent tile shape that the
     // reference's tiled decode (src/launcher/runtime-tiling.ts) needs at this video size.
     const d = fe.graph.dims;
-    const dl = fe.graph.tensors[fe.graph.inputs[0]].shape; // [1, C, T, h, w]
+    const g = fe.graph;
+    const latent = g.inputs.map((id) => g.tensors[id]).find((t) => t.name === 'latent');
+    const noDims = ['frames', 'height', 'width'].filter((k) => d[k] === undefined);
+    if (!latent || latent.shape.length !== 5 || latent.shape[0] !== 1 || noDims.length > 0) {
+      const ins = g.inputs.map((id) => `${g.tensors[id].name} [${g.tensors[id].shape.join(', ')}]`);
+      const has = `${ins.length === 1 ? 'input' : 'inputs'} ${ins.join(', ') || '(none)'}${noDims.length ? ` and no dim ${noDims.join(', ')}` : ''}`;
+      throw new UsageError(`--pipeline hunyuan-video needs the DiT spec (an input \`latent\` [1, C, T, H, W] and dims frames, height, width); ${g.model} has ${has}`);
+    }
+    const dl = latent.shape; // [1, C, T, h, w]
     const vset = v['vae-set'] ?? [];
     if (vset.some((x) => /^\s*(frames|height|width)\s*=/.test(x))) throw new UsageError('--vae-set cannot set frames, height or width: the decoder tiles follow the video size and --vae-tile');
     const tiling = parseTiling(v['vae-tile']);
@@ -202,7 +226,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
     const vaeTiles = vae.map(({ dir: d, inputs, outputs, weightBytes, arenaBytes }) => ({ dir: d, inputs, outputs, weightBytes, arenaBytes }));
     writeLauncher(dir, { kind: 'hunyuan-video', backend: o.backend, dit, vae: vae[0], vaeTiles, tiling, frames: d.frames, height: d.height, width: d.width, scaling: 0.476986, fps: 24 });
     const bench = BENCH_SH.replace('__TILES__', String(tileCount(dl[2], dl[3], dl[4], tiling))).replace('__VAE__', vae[0].dir);
-    writeFileSync(join(dir, 'bench.sh'), bench, { mode: 0o755 });
+    writeOutput(join(dir, 'bench.sh'), bench, { mode: 0o755 });
     return EXIT_OK;
   } catch (e) {
     if (e instanceof MapError) { process.stderr.write(`mc compile: error: ${e.message}\n`); return 1; }

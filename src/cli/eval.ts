@@ -1,8 +1,8 @@
 // `mc eval FILE --weights W --inputs I --out O [--dtype fp32|bf16]`: the reference interpreter.
 import { parseArgs } from 'node:util';
 import { EvalError, evaluate, type EvalDType } from '../eval/interp.js';
-import { SafetensorsError, readSafetensors, writeSafetensors } from '../safetensors/index.js';
-import { EXIT_OK, UsageError, frontEnd } from './common.js';
+import { SafetensorsError, readSafetensors, serializeSafetensors } from '../safetensors/index.js';
+import { EXIT_OK, UsageError, checkOutputFile, frontEnd, writeOutput } from './common.js';
 
 export function evalCommand(argv: string[]): number {
   let parsed;
@@ -21,6 +21,7 @@ export function evalCommand(argv: string[]): number {
   if (positionals.length !== 1 || !v.weights || !v.inputs || !v.out)
     throw new UsageError('usage: mc eval FILE [--model M] [--set k=v]... --weights W.safetensors --inputs I.safetensors --out O.safetensors [--dtype fp32|bf16]');
   if (v.dtype !== 'fp32' && v.dtype !== 'bf16') throw new UsageError(`--dtype must be fp32 or bf16, got '${v.dtype}'`);
+  checkOutputFile(v.out); // before evaluating, which can take a while
   const fe = frontEnd(positionals[0], v.model, v.set);
   if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
   try {
@@ -29,7 +30,7 @@ export function evalCommand(argv: string[]): number {
     const t0 = performance.now();
     const r = evaluate(fe.graph, w, i, v.dtype as EvalDType);
     const ms = performance.now() - t0;
-    writeSafetensors(v.out, r.outputs, { generator: `mc eval --dtype ${v.dtype}`, model: fe.graph.model });
+    writeOutput(v.out, serializeSafetensors(r.outputs, { generator: `mc eval --dtype ${v.dtype}`, model: fe.graph.model }));
     process.stdout.write(`evaluated ${fe.graph.ops.length} ops in ${ms.toFixed(1)} ms (${v.dtype}); wrote ${[...r.outputs.keys()].join(', ')} to ${v.out}\n`);
     return EXIT_OK;
   } catch (e) {

@@ -11,12 +11,12 @@ import type { Graph } from '../ir/types.js';
 import { ProfileError, loadProfile } from '../hw/profile.js';
 import { ALLOC_CHOICES, type AllocChoice, planArena } from '../plan/arena.js';
 import { planJson, planText } from '../plan/format.js';
-import { TimelineError, timelineFormat, writeTimeline } from '../report/timeline.js';
+import { TimelineError, renderTimeline, timelineFormat } from '../report/timeline.js';
 import { planInference } from '../plan/infer.js';
 import { type TiledPlan, parseTile, planTiled, tilingText } from '../plan/tiling.js';
 import { planTraining, suggestChange } from '../plan/plan.js';
 import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
-import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, frontEnd, parseSets } from './common.js';
+import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, checkOutputFile, frontEnd, parseSets, writeOutput } from './common.js';
 
 export const PLAN_USAGE =
   'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html] [--tile auto|FxHxW [--tile-overlap 0.25] [--tile-budget GIB]]';
@@ -38,7 +38,10 @@ export async function planCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${PLAN_USAGE}`);
   // Check the picture's format before planning, so a typo fails fast.
-  if (values.timeline !== undefined) usage(() => timelineFormat(values.timeline!));
+  if (values.timeline !== undefined) {
+    usage(() => timelineFormat(values.timeline!));
+    checkOutputFile(values.timeline);
+  }
   if (!values.hw) throw new UsageError(`--hw is required (a800, a100-80g, h100-sxm, h200 or a .yaml profile): ${PLAN_USAGE}`);
   const mode = values.mode ?? 'train';
   if (mode !== 'train' && mode !== 'infer') throw new UsageError(`--mode expects train or infer, got '${mode}'`);
@@ -120,7 +123,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   const tiling = tiled && { ...tiled, plan: undefined };
   if (values.json) process.stdout.write(JSON.stringify({ ...planJson(plan, arena), ...(tiling ? { tiling } : {}) }, null, 2) + '\n');
   else process.stdout.write(planText(plan, g.model, arena) + (tiled ? tilingText(tiled) : ''));
-  if (values.timeline !== undefined) usage(() => writeTimeline({ ...planJson(plan, arena), model: g.model }, values.timeline!));
+  if (values.timeline !== undefined) writeOutput(values.timeline, usage(() => renderTimeline({ ...planJson(plan, arena), model: g.model }, values.timeline!)));
   if (arena.violations && arena.violations.length > 0) {
     process.stderr.write(`mc plan: error: the memory layout failed verification: ${arena.violations[0]}\n`);
     return EXIT_DIAGNOSTICS;

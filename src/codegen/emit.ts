@@ -141,7 +141,7 @@ export function emitProgram(g: Graph, opts: EmitOptions = {}): Emitted {
       const outs = op.outputs.map((i) => `%${i}`).join(', ');
       const ins = op.inputs.map((i) => (g.tensors[i].kind === 'weight' ? `@${g.tensors[i].name}` : `%${i}`)).join(', ');
       w(`  // ${cComment(`${outs} = ${op.kind}(${ins})`)}${where(op)}`);
-      for (const line of emitOp(g, op, P, nul)) w(`  ${line}`);
+      for (const line of emitOp(g, op, P, nul, plan.aliases)) w(`  ${line}`);
     }
     w('}');
   });
@@ -192,7 +192,10 @@ function emitWeightStream(g: Graph, bytesOf: (id: number) => number, w: (s: stri
   return slot;
 }
 
-function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) => string): string[] {
+function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) => string, aliases: ArenaPlan['aliases']): string[] {
+  // A view whose outputs all alias its input (alias.ts) is only pointers, set from the arena table.
+  const al = op.outputs.map((o) => aliases.get(o));
+  if (al.every((x) => x !== undefined)) return [`// no copy: ${op.outputs.map((o, k) => `%${o} = %${al[k]!.root} + ${al[k]!.byteOffset} B`).join(', ')}`];
   const a = op.attrs;
   const t = (i: number): Tensor => g.tensors[op.inputs[i]];
   const x = op.inputs[0];
@@ -276,7 +279,7 @@ function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) =
       let at = op.kind === 'slice' ? (a.start as number) : 0;
       return op.outputs.map((o) => {
         const sh = g.tensors[o].shape;
-        const line = copy(sh, st, strides(sh), at * st[ax], 0, x, o);
+        const line = aliases.has(o) ? `// no copy: %${o} aliases its part of %${x}` : copy(sh, st, strides(sh), at * st[ax], 0, x, o);
         at += sh[ax];
         return line;
       });

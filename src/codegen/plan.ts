@@ -9,10 +9,12 @@
 //     covering every non-weight tensor.
 // Lifetimes are in op steps: a tensor is live from its producer to its last reader (inputs from
 // before the first op, outputs to the end), both ends inclusive, so an op's output never shares
-// bytes with its own inputs (the kernels are not in-place). Every offset is a multiple of ALIGN
+// bytes with its own inputs (the kernels are not in-place). Contiguous views are aliases of their
+// input (alias.ts): no buffer of their own, their root live as long as they are. Every offset is a multiple of ALIGN
 // (tensor-core tiles and 16-byte vector loads need it). Whatever the source, the layout is checked
 // by the allocator's independent verifier before any code is written.
 import { allocate, type Buffer, greedy, verify } from '../alloc/index.js';
+import { type Alias, viewAliases } from './alias.js';
 import type { Graph } from '../ir/types.js';
 
 export const ALIGN = 256;
@@ -22,16 +24,21 @@ export type ExternalOffsets = { readonly total: number; readonly offsets: Readon
 
 export interface ArenaPlan {
   readonly total: number;
-  /** Byte offset per tensor id (undefined for weights). */
+  /** Byte offset per tensor id (undefined for weights); an alias sits inside its root. */
   readonly offsets: ReadonlyMap<number, number>;
+  /** Views that share their input's storage instead of copying it (alias.ts). */
+  readonly aliases: ReadonlyMap<number, Alias>;
   readonly weightTotal: number;
   readonly weightOffsets: ReadonlyMap<number, number>;
 }
 
 const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
-/** One allocator buffer per non-weight tensor, id = the tensor id, end exclusive. */
-export function lifetimes(g: Graph, bytesOf: (id: number) => number): Buffer[] {
+/**
+ * One allocator buffer per non-weight tensor that owns storage (aliases do not), id = the tensor
+ * id, end exclusive. A root stays live until the last reader of any of its aliases.
+ */
+export function lifetimes(g: Graph, bytesOf: (id: number) => number, aliases = viewAliases(g, bytesOf, ALIGN)): Buffer[] {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   for (const id of g.inputs) { first.set(id, -1); last.set(id, -1); }
@@ -40,7 +47,8 @@ export function lifetimes(g: Graph, bytesOf: (id: number) => number): Buffer[] {
     for (const o of op.outputs) { first.set(o, op.id); if (!last.has(o)) last.set(o, op.id); }
   }
   for (const id of g.outputs) last.set(id, g.ops.length);
-  return g.tensors.filter((t) => t.kind !== 'weight').map((t) => {
+  for (const [t, a] of aliases) last.set(a.root, Math.max(last.get(a.root) ?? -1, last.get(t) ?? -1));
+  return g.tensors.filter((t) => t.kind !== 'weight' && !aliases.has(t.id)).map((t) => {
     const s = first.get(t.id) ?? -1;
     return { id: String(t.id), size: up(bytesOf(t.id)), start: s + 1, end: (last.get(t.id) ?? s) + 2, align: ALIGN };
   });
@@ -60,7 +68,8 @@ export function planArena(g: Graph, bytesOf: (id: number) => number, mode: Arena
   const weightOffsets = new Map<number, number>();
   let wt = 0;
   for (const t of g.tensors) if (t.kind === 'weight') { weightOffsets.set(t.id, wt); wt += up(bytesOf(t.id)); }
-  const buffers = lifetimes(g, bytesOf);
+  const aliases = viewAliases(g, bytesOf, ALIGN);
+  const buffers = lifetimes(g, bytesOf, aliases);
   let offs: number[];
   let total: number;
   if (external) {
@@ -82,5 +91,7 @@ export function planArena(g: Graph, bytesOf: (id: number) => number, mode: Arena
   }
   const bad = verify(buffers, offs);
   if (bad.length > 0) throw new Error(`offsets: the arena layout overlaps live tensors: ${bad[0]}`);
-  return { total, offsets: new Map(buffers.map((b, i) => [Number(b.id), offs[i]])), weightTotal: wt, weightOffsets };
+  const offsets = new Map(buffers.map((b, i) => [Number(b.id), offs[i]]));
+  for (const [t, a] of aliases) offsets.set(t, offsets.get(a.root)! + a.byteOffset);
+  return { total, offsets, aliases, weightTotal: wt, weightOffsets };
 }

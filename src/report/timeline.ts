@@ -90,9 +90,14 @@ export function asTimelinePlan(plan: object): TimelinePlan {
   return plan as TimelinePlan;
 }
 
-/** Writes the timeline as SVG or HTML, chosen by the extension of `path`. */
-export function writeTimeline(plan: object, path: string, opts: TimelineOptions = {}): void {
+/** The timeline as SVG or HTML text, chosen by the extension of `path` (nothing is written). */
+export function renderTimeline(plan: object, path: string, opts: TimelineOptions = {}): string {
   const format = timelineFormat(path);
   const p = asTimelinePlan(plan);
-  writeFileSync(path, format === 'svg' ? renderTimelineSvg(p, opts) : renderTimelineHtml(p, opts));
+  return format === 'svg' ? renderTimelineSvg(p, opts) : renderTimelineHtml(p, opts);
+}
+
+/** Writes the timeline as SVG or HTML, chosen by the extension of `path`. (`mc plan` renders with renderTimeline and writes with the CLI's writeOutput.) */
+export function writeTimeline(plan: object, path: string, opts: TimelineOptions = {}): void {
+  writeFileSync(path, renderTimeline(plan, path, opts));
 }

@@ -135,285 +135,285 @@ static const TensorSpec kWeightSpecs[120] = {
   {"final_layer.linear.bias", 1280256, 256, 256},  // %392 fp32[64]
 };
 static const int kWeightIds[120] = {7, 8, 13, 14, 17, 18, 20, 21, 24, 25, 30, 31, 34, 35, 40, 41, 44, 45, 48, 49, 52, 53, 56, 57, 60, 61, 65, 66, 68, 69, 77, 78, 82, 83, 85, 86, 89, 90, 95, 96, 100, 101, 103, 104, 112, 113, 117, 118, 120, 121, 124, 125, 130, 131, 140, 141, 151, 152, 158, 161, 166, 167, 173, 175, 184, 185, 191, 192, 195, 196, 200, 201, 207, 208, 211, 212, 217, 218, 227, 228, 238, 239, 245, 248, 253, 254, 260, 262, 271, 272, 278, 279, 282, 283, 287, 288, 294, 295, 298, 299, 305, 306, 313, 314, 322, 324, 338, 339, 344, 345, 352, 353, 361, 363, 377, 378, 383, 384, 391, 392};
-// ---- activation arena: 82432 bytes (inputs, activations, outputs)
-static const size_t kArenaBytes = 82432;
+// ---- activation arena: 87552 bytes (inputs, activations, outputs)
+static const size_t kArenaBytes = 87552;
 static const int kNumActs = 275;
 static const TensorSpec kActSpecs[275] = {
-  {"latent", 512, 4096, 256},  // %0 bf16[1, 16, 2, 8, 8]
-  {"timestep", 5376, 4, 256},  // %1 fp32[1]
-  {"guidance", 256, 4, 256},  // %2 fp32[1]
-  {"text", 4864, 512, 256},  // %3 bf16[1, 8, 32]
-  {"text_mask", 4608, 8, 256},  // %4 bool[1, 8]
-  {"text_pooled", 5632, 32, 256},  // %5 bf16[1, 16]
-  {"cu_seqlens", 0, 12, 256},  // %6 i32[3]
-  {"img_in/x", 5888, 4096, 256},  // %9 bf16[1, 64, 2, 4, 4]
-  {"img", 512, 4096, 256},  // %10 bf16[1, 32, 64]
-  {"time_in/timestep_embedding", 5888, 1024, 256},  // %11 fp32[1, 256]
-  {"time_in/e", 6912, 512, 256},  // %12 bf16[1, 256]
-  {"time_in/linear", 5888, 128, 256},  // %15 bf16[1, 64]
-  {"time_in/silu", 6144, 128, 256},  // %16 bf16[1, 64]
-  {"time_in/linear", 5888, 128, 256},  // %19 bf16[1, 64]
-  {"vector_in/linear", 6144, 128, 256},  // %22 bf16[1, 64]
-  {"vector_in/silu", 5632, 128, 256},  // %23 bf16[1, 64]
-  {"vector_in/linear", 6144, 128, 256},  // %26 bf16[1, 64]
-  {"vec", 5632, 128, 256},  // %27 bf16[1, 64]
-  {"guidance_in/timestep_embedding", 5888, 1024, 256},  // %28 fp32[1, 256]
-  {"guidance_in/e", 6912, 512, 256},  // %29 bf16[1, 256]
-  {"guidance_in/linear", 256, 128, 256},  // %32 bf16[1, 64]
-  {"guidance_in/silu", 5888, 128, 256},  // %33 bf16[1, 64]
-  {"guidance_in/linear", 6144, 128, 256},  // %36 bf16[1, 64]
-  {"vec", 256, 128, 256},  // %37 bf16[1, 64]
-  {"txt_in.t_embedder/timestep_embedding", 5632, 1024, 256},  // %38 fp32[1, 256]
-  {"txt_in.t_embedder/e", 6656, 512, 256},  // %39 bf16[1, 256]
-  {"txt_in.t_embedder/linear", 5376, 128, 256},  // %42 bf16[1, 64]
-  {"txt_in.t_embedder/silu", 5888, 128, 256},  // %43 bf16[1, 64]
-  {"txt_in.t_embedder/linear", 5632, 128, 256},  // %46 bf16[1, 64]
-  {"txt_in/mean", 5376, 64, 256},  // %47 bf16[1, 32]
-  {"txt_in.c_embedder/linear", 5888, 128, 256},  // %50 bf16[1, 64]
-  {"txt_in.c_embedder/silu", 5376, 128, 256},  // %51 bf16[1, 64]
-  {"txt_in.c_embedder/linear", 5888, 128, 256},  // %54 bf16[1, 64]
-  {"txt_in/c", 5376, 128, 256},  // %55 bf16[1, 64]
-  {"txt_in/x", 5632, 1024, 256},  // %58 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/silu", 4864, 128, 256},  // %59 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.0/linear", 6656, 256, 256},  // %62 bf16[1, 128]
-  {"txt_in.individual_token_refiner.blocks.0/g_msa", 5120, 128, 256},  // %63 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.0/g_mlp", 4864, 128, 256},  // %64 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.0/layernorm", 9728, 1024, 256},  // %67 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/linear", 6656, 3072, 256},  // %70 bf16[1, 8, 192]
-  {"txt_in.individual_token_refiner.blocks.0/reshape", 9728, 3072, 256},  // %71 bf16[1, 8, 12, 16]
-  {"txt_in.individual_token_refiner.blocks.0/q", 6656, 1024, 256},  // %72 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/k", 7680, 1024, 256},  // %73 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/v", 8704, 1024, 256},  // %74 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/attention", 9728, 1024, 256},  // %75 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/o", 6656, 1024, 256},  // %76 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/linear", 7680, 1024, 256},  // %79 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/gate", 8704, 1024, 256},  // %80 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/x", 6656, 1024, 256},  // %81 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/layernorm", 5632, 1024, 256},  // %84 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0.mlp/linear", 7680, 4096, 256},  // %87 bf16[1, 8, 256]
-  {"txt_in.individual_token_refiner.blocks.0.mlp/silu", 11776, 4096, 256},  // %88 bf16[1, 8, 256]
-  {"txt_in.individual_token_refiner.blocks.0.mlp/linear", 5632, 1024, 256},  // %91 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/gate", 7680, 1024, 256},  // %92 bf16[1, 8, 64]
-  {"txt_in/x", 5632, 1024, 256},  // %93 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/silu", 4864, 128, 256},  // %94 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.1/linear", 5376, 256, 256},  // %97 bf16[1, 128]
-  {"txt_in.individual_token_refiner.blocks.1/g_msa", 5120, 128, 256},  // %98 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.1/g_mlp", 4864, 128, 256},  // %99 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.1/layernorm", 9728, 1024, 256},  // %102 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/linear", 6656, 3072, 256},  // %105 bf16[1, 8, 192]
-  {"txt_in.individual_token_refiner.blocks.1/reshape", 9728, 3072, 256},  // %106 bf16[1, 8, 12, 16]
-  {"txt_in.individual_token_refiner.blocks.1/q", 6656, 1024, 256},  // %107 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/k", 7680, 1024, 256},  // %108 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/v", 8704, 1024, 256},  // %109 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/attention", 9728, 1024, 256},  // %110 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/o", 6656, 1024, 256},  // %111 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/linear", 7680, 1024, 256},  // %114 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/gate", 8704, 1024, 256},  // %115 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/x", 6656, 1024, 256},  // %116 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/layernorm", 5120, 1024, 256},  // %119 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1.mlp/linear", 7680, 4096, 256},  // %122 bf16[1, 8, 256]
-  {"txt_in.individual_token_refiner.blocks.1.mlp/silu", 11776, 4096, 256},  // %123 bf16[1, 8, 256]
-  {"txt_in.individual_token_refiner.blocks.1.mlp/linear", 5120, 1024, 256},  // %126 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/gate", 7680, 1024, 256},  // %127 bf16[1, 8, 64]
-  {"txt", 4608, 1024, 256},  // %128 bf16[1, 8, 64]
-  {"double_blocks.0/silu", 6400, 128, 256},  // %129 bf16[1, 64]
-  {"double_blocks.0/linear", 5632, 768, 256},  // %132 bf16[1, 384]
-  {"double_blocks.0/is1", 7680, 128, 256},  // %133 bf16[1, 64]
-  {"double_blocks.0/ic1", 7936, 128, 256},  // %134 bf16[1, 64]
-  {"double_blocks.0/ig1", 7424, 128, 256},  // %135 bf16[1, 64]
-  {"double_blocks.0/is2", 6912, 128, 256},  // %136 bf16[1, 64]
-  {"double_blocks.0/ic2", 7168, 128, 256},  // %137 bf16[1, 64]
-  {"double_blocks.0/ig2", 6400, 128, 256},  // %138 bf16[1, 64]
-  {"double_blocks.0/silu", 6656, 128, 256},  // %139 bf16[1, 64]
-  {"double_blocks.0/linear", 8192, 768, 256},  // %142 bf16[1, 384]
-  {"double_blocks.0/ts1", 11776, 128, 256},  // %143 bf16[1, 64]
-  {"double_blocks.0/tc1", 12032, 128, 256},  // %144 bf16[1, 64]
-  {"double_blocks.0/tg1", 6656, 128, 256},  // %145 bf16[1, 64]
-  {"double_blocks.0/ts2", 5888, 128, 256},  // %146 bf16[1, 64]
-  {"double_blocks.0/tc2", 6144, 128, 256},  // %147 bf16[1, 64]
-  {"double_blocks.0/tg2", 5632, 128, 256},  // %148 bf16[1, 64]
-  {"double_blocks.0/layernorm", 12288, 4096, 256},  // %149 bf16[1, 32, 64]
-  {"double_blocks.0/modulate", 24576, 4096, 256},  // %150 bf16[1, 32, 64]
-  {"double_blocks.0/linear", 12288, 12288, 256},  // %153 bf16[1, 32, 192]
-  {"double_blocks.0/reshape", 24576, 12288, 256},  // %154 bf16[1, 32, 12, 16]
-  {"double_blocks.0/iq", 12288, 4096, 256},  // %155 bf16[1, 32, 4, 16]
-  {"double_blocks.0/ik", 16384, 4096, 256},  // %156 bf16[1, 32, 4, 16]
-  {"double_blocks.0/iv", 7680, 4096, 256},  // %157 bf16[1, 32, 4, 16]
-  {"double_blocks.0/rmsnorm", 20480, 4096, 256},  // %159 bf16[1, 32, 4, 16]
-  {"double_blocks.0/iq", 12288, 4096, 256},  // %160 bf16[1, 32, 4, 16]
-  {"double_blocks.0/rmsnorm", 20480, 4096, 256},  // %162 bf16[1, 32, 4, 16]
-  {"double_blocks.0/ik", 16384, 4096, 256},  // %163 bf16[1, 32, 4, 16]
-  {"double_blocks.0/layernorm", 20480, 1024, 256},  // %164 bf16[1, 8, 64]
-  {"double_blocks.0/modulate", 23552, 1024, 256},  // %165 bf16[1, 8, 64]
-  {"double_blocks.0/linear", 20480, 3072, 256},  // %168 bf16[1, 8, 192]
-  {"double_blocks.0/reshape", 23552, 3072, 256},  // %169 bf16[1, 8, 12, 16]
-  {"double_blocks.0/tq", 22528, 1024, 256},  // %170 bf16[1, 8, 4, 16]
-  {"double_blocks.0/tk", 21504, 1024, 256},  // %171 bf16[1, 8, 4, 16]
-  {"double_blocks.0/tv", 20480, 1024, 256},  // %172 bf16[1, 8, 4, 16]
-  {"double_blocks.0/tq", 26624, 1024, 256},  // %174 bf16[1, 8, 4, 16]
-  {"double_blocks.0/tk", 31744, 1024, 256},  // %176 bf16[1, 8, 4, 16]
-  {"double_blocks.0/q", 21504, 5120, 256},  // %177 bf16[1, 40, 4, 16]
-  {"double_blocks.0/k", 26624, 5120, 256},  // %178 bf16[1, 40, 4, 16]
-  {"double_blocks.0/v", 11776, 5120, 256},  // %179 bf16[1, 40, 4, 16]
-  {"double_blocks.0/attention", 31744, 5120, 256},  // %180 bf16[1, 40, 4, 16]
-  {"double_blocks.0/o", 8704, 5120, 256},  // %181 bf16[1, 40, 64]
-  {"double_blocks.0/oi", 13824, 4096, 256},  // %182 bf16[1, 32, 64]
-  {"double_blocks.0/ot", 7680, 1024, 256},  // %183 bf16[1, 8, 64]
-  {"double_blocks.0/linear", 8704, 4096, 256},  // %186 bf16[1, 32, 64]
-  {"double_blocks.0/gate", 12800, 4096, 256},  // %187 bf16[1, 32, 64]
-  {"double_blocks.0/img", 8704, 4096, 256},  // %188 bf16[1, 32, 64]
-  {"double_blocks.0/layernorm", 512, 4096, 256},  // %189 bf16[1, 32, 64]
-  {"double_blocks.0/modulate", 29184, 4096, 256},  // %190 bf16[1, 32, 64]
-  {"double_blocks.0.img_mlp/linear", 12800, 16384, 256},  // %193 bf16[1, 32, 256]
-  {"double_blocks.0.img_mlp/gelu", 29184, 16384, 256},  // %194 bf16[1, 32, 256]
-  {"double_blocks.0.img_mlp/linear", 512, 4096, 256},  // %197 bf16[1, 32, 64]
-  {"double_blocks.0/gate", 12800, 4096, 256},  // %198 bf16[1, 32, 64]
-  {"img", 512, 4096, 256},  // %199 bf16[1, 32, 64]
-  {"double_blocks.0/linear", 8704, 1024, 256},  // %202 bf16[1, 8, 64]
-  {"double_blocks.0/gate", 7424, 1024, 256},  // %203 bf16[1, 8, 64]
-  {"double_blocks.0/txt", 6400, 1024, 256},  // %204 bf16[1, 8, 64]
-  {"double_blocks.0/layernorm", 4608, 1024, 256},  // %205 bf16[1, 8, 64]
-  {"double_blocks.0/modulate", 11520, 1024, 256},  // %206 bf16[1, 8, 64]
-  {"double_blocks.0.txt_mlp/linear", 7424, 4096, 256},  // %209 bf16[1, 8, 256]
-  {"double_blocks.0.txt_mlp/gelu", 11520, 4096, 256},  // %210 bf16[1, 8, 256]
-  {"double_blocks.0.txt_mlp/linear", 4608, 1024, 256},  // %213 bf16[1, 8, 64]
-  {"double_blocks.0/gate", 7424, 1024, 256},  // %214 bf16[1, 8, 64]
-  {"txt", 4608, 1024, 256},  // %215 bf16[1, 8, 64]
-  {"double_blocks.1/silu", 6400, 128, 256},  // %216 bf16[1, 64]
-  {"double_blocks.1/linear", 5632, 768, 256},  // %219 bf16[1, 384]
-  {"double_blocks.1/is1", 7680, 128, 256},  // %220 bf16[1, 64]
-  {"double_blocks.1/ic1", 7936, 128, 256},  // %221 bf16[1, 64]
-  {"double_blocks.1/ig1", 7424, 128, 256},  // %222 bf16[1, 64]
-  {"double_blocks.1/is2", 6912, 128, 256},  // %223 bf16[1, 64]
-  {"double_blocks.1/ic2", 7168, 128, 256},  // %224 bf16[1, 64]
-  {"double_blocks.1/ig2", 6400, 128, 256},  // %225 bf16[1, 64]
-  {"double_blocks.1/silu", 6656, 128, 256},  // %226 bf16[1, 64]
-  {"double_blocks.1/linear", 8192, 768, 256},  // %229 bf16[1, 384]
-  {"double_blocks.1/ts1", 11776, 128, 256},  // %230 bf16[1, 64]
-  {"double_blocks.1/tc1", 12032, 128, 256},  // %231 bf16[1, 64]
-  {"double_blocks.1/tg1", 6656, 128, 256},  // %232 bf16[1, 64]
-  {"double_blocks.1/ts2", 5888, 128, 256},  // %233 bf16[1, 64]
-  {"double_blocks.1/tc2", 6144, 128, 256},  // %234 bf16[1, 64]
-  {"double_blocks.1/tg2", 5632, 128, 256},  // %235 bf16[1, 64]
-  {"double_blocks.1/layernorm", 12288, 4096, 256},  // %236 bf16[1, 32, 64]
-  {"double_blocks.1/modulate", 24576, 4096, 256},  // %237 bf16[1, 32, 64]
-  {"double_blocks.1/linear", 12288, 12288, 256},  // %240 bf16[1, 32, 192]
-  {"double_blocks.1/reshape", 24576, 12288, 256},  // %241 bf16[1, 32, 12, 16]
-  {"double_blocks.1/iq", 12288, 4096, 256},  // %242 bf16[1, 32, 4, 16]
-  {"double_blocks.1/ik", 16384, 4096, 256},  // %243 bf16[1, 32, 4, 16]
-  {"double_blocks.1/iv", 7680, 4096, 256},  // %244 bf16[1, 32, 4, 16]
-  {"double_blocks.1/rmsnorm", 20480, 4096, 256},  // %246 bf16[1, 32, 4, 16]
-  {"double_blocks.1/iq", 12288, 4096, 256},  // %247 bf16[1, 32, 4, 16]
-  {"double_blocks.1/rmsnorm", 20480, 4096, 256},  // %249 bf16[1, 32, 4, 16]
-  {"double_blocks.1/ik", 16384, 4096, 256},  // %250 bf16[1, 32, 4, 16]
-  {"double_blocks.1/layernorm", 20480, 1024, 256},  // %251 bf16[1, 8, 64]
-  {"double_blocks.1/modulate", 23552, 1024, 256},  // %252 bf16[1, 8, 64]
-  {"double_blocks.1/linear", 20480, 3072, 256},  // %255 bf16[1, 8, 192]
-  {"double_blocks.1/reshape", 23552, 3072, 256},  // %256 bf16[1, 8, 12, 16]
-  {"double_blocks.1/tq", 22528, 1024, 256},  // %257 bf16[1, 8, 4, 16]
-  {"double_blocks.1/tk", 21504, 1024, 256},  // %258 bf16[1, 8, 4, 16]
-  {"double_blocks.1/tv", 20480, 1024, 256},  // %259 bf16[1, 8, 4, 16]
-  {"double_blocks.1/tq", 26624, 1024, 256},  // %261 bf16[1, 8, 4, 16]
-  {"double_blocks.1/tk", 31744, 1024, 256},  // %263 bf16[1, 8, 4, 16]
-  {"double_blocks.1/q", 21504, 5120, 256},  // %264 bf16[1, 40, 4, 16]
-  {"double_blocks.1/k", 26624, 5120, 256},  // %265 bf16[1, 40, 4, 16]
-  {"double_blocks.1/v", 11776, 5120, 256},  // %266 bf16[1, 40, 4, 16]
-  {"double_blocks.1/attention", 31744, 5120, 256},  // %267 bf16[1, 40, 4, 16]
-  {"double_blocks.1/o", 12032, 5120, 256},  // %268 bf16[1, 40, 64]
-  {"double_blocks.1/oi", 17152, 4096, 256},  // %269 bf16[1, 32, 64]
-  {"double_blocks.1/ot", 11008, 1024, 256},  // %270 bf16[1, 8, 64]
-  {"double_blocks.1/linear", 12032, 4096, 256},  // %273 bf16[1, 32, 64]
-  {"double_blocks.1/gate", 16128, 4096, 256},  // %274 bf16[1, 32, 64]
-  {"double_blocks.1/img", 12032, 4096, 256},  // %275 bf16[1, 32, 64]
-  {"double_blocks.1/layernorm", 512, 4096, 256},  // %276 bf16[1, 32, 64]
-  {"double_blocks.1/modulate", 32512, 4096, 256},  // %277 bf16[1, 32, 64]
-  {"double_blocks.1.img_mlp/linear", 16128, 16384, 256},  // %280 bf16[1, 32, 256]
-  {"double_blocks.1.img_mlp/gelu", 32512, 16384, 256},  // %281 bf16[1, 32, 256]
-  {"double_blocks.1.img_mlp/linear", 512, 4096, 256},  // %284 bf16[1, 32, 64]
-  {"double_blocks.1/gate", 16128, 4096, 256},  // %285 bf16[1, 32, 64]
-  {"img", 6912, 4096, 256},  // %286 bf16[1, 32, 64]
-  {"double_blocks.1/linear", 512, 1024, 256},  // %289 bf16[1, 8, 64]
-  {"double_blocks.1/gate", 1536, 1024, 256},  // %290 bf16[1, 8, 64]
-  {"double_blocks.1/txt", 512, 1024, 256},  // %291 bf16[1, 8, 64]
-  {"double_blocks.1/layernorm", 1536, 1024, 256},  // %292 bf16[1, 8, 64]
-  {"double_blocks.1/modulate", 11008, 1024, 256},  // %293 bf16[1, 8, 64]
-  {"double_blocks.1.txt_mlp/linear", 1536, 4096, 256},  // %296 bf16[1, 8, 256]
-  {"double_blocks.1.txt_mlp/gelu", 11008, 4096, 256},  // %297 bf16[1, 8, 256]
-  {"double_blocks.1.txt_mlp/linear", 5888, 1024, 256},  // %300 bf16[1, 8, 64]
-  {"double_blocks.1/gate", 1536, 1024, 256},  // %301 bf16[1, 8, 64]
-  {"txt", 5632, 1024, 256},  // %302 bf16[1, 8, 64]
-  {"x", 512, 5120, 256},  // %303 bf16[1, 40, 64]
-  {"single_blocks.0/silu", 5632, 128, 256},  // %304 bf16[1, 64]
-  {"single_blocks.0/linear", 6400, 384, 256},  // %307 bf16[1, 192]
-  {"single_blocks.0/shift", 5888, 128, 256},  // %308 bf16[1, 64]
-  {"single_blocks.0/scale", 6144, 128, 256},  // %309 bf16[1, 64]
-  {"single_blocks.0/g", 5632, 128, 256},  // %310 bf16[1, 64]
-  {"single_blocks.0/layernorm", 6400, 5120, 256},  // %311 bf16[1, 40, 64]
-  {"single_blocks.0/modulate", 11520, 5120, 256},  // %312 bf16[1, 40, 64]
-  {"single_blocks.0/linear", 26368, 35840, 256},  // %315 bf16[1, 40, 448]
-  {"single_blocks.0/qkv", 62208, 15360, 256},  // %316 bf16[1, 40, 192]
-  {"single_blocks.0/h", 5888, 20480, 256},  // %317 bf16[1, 40, 256]
-  {"single_blocks.0/reshape", 36608, 15360, 256},  // %318 bf16[1, 40, 12, 16]
-  {"single_blocks.0/q", 51968, 5120, 256},  // %319 bf16[1, 40, 4, 16]
-  {"single_blocks.0/k", 31488, 5120, 256},  // %320 bf16[1, 40, 4, 16]
-  {"single_blocks.0/v", 26368, 5120, 256},  // %321 bf16[1, 40, 4, 16]
-  {"single_blocks.0/q", 36608, 5120, 256},  // %323 bf16[1, 40, 4, 16]
-  {"single_blocks.0/k", 42752, 5120, 256},  // %325 bf16[1, 40, 4, 16]
-  {"single_blocks.0/qi", 32512, 4096, 256},  // %326 bf16[1, 32, 4, 16]
-  {"single_blocks.0/qt", 41728, 1024, 256},  // %327 bf16[1, 8, 4, 16]
-  {"single_blocks.0/ki", 37632, 4096, 256},  // %328 bf16[1, 32, 4, 16]
-  {"single_blocks.0/kt", 31488, 1024, 256},  // %329 bf16[1, 8, 4, 16]
-  {"single_blocks.0/rope", 42752, 4096, 256},  // %330 bf16[1, 32, 4, 16]
-  {"single_blocks.0/q", 32512, 5120, 256},  // %331 bf16[1, 40, 4, 16]
-  {"single_blocks.0/rope", 42752, 4096, 256},  // %332 bf16[1, 32, 4, 16]
-  {"single_blocks.0/k", 37632, 5120, 256},  // %333 bf16[1, 40, 4, 16]
-  {"single_blocks.0/attention", 42752, 5120, 256},  // %334 bf16[1, 40, 4, 16]
-  {"single_blocks.0/o", 26368, 5120, 256},  // %335 bf16[1, 40, 64]
-  {"single_blocks.0/gelu", 57088, 20480, 256},  // %336 bf16[1, 40, 256]
-  {"single_blocks.0/concat", 31488, 25600, 256},  // %337 bf16[1, 40, 320]
-  {"single_blocks.0/linear", 5888, 5120, 256},  // %340 bf16[1, 40, 64]
-  {"single_blocks.0/gate", 11008, 5120, 256},  // %341 bf16[1, 40, 64]
-  {"x", 5632, 5120, 256},  // %342 bf16[1, 40, 64]
-  {"single_blocks.1/silu", 512, 128, 256},  // %343 bf16[1, 64]
-  {"single_blocks.1/linear", 1280, 384, 256},  // %346 bf16[1, 192]
-  {"single_blocks.1/shift", 768, 128, 256},  // %347 bf16[1, 64]
-  {"single_blocks.1/scale", 1024, 128, 256},  // %348 bf16[1, 64]
-  {"single_blocks.1/g", 512, 128, 256},  // %349 bf16[1, 64]
-  {"single_blocks.1/layernorm", 10752, 5120, 256},  // %350 bf16[1, 40, 64]
-  {"single_blocks.1/modulate", 15872, 5120, 256},  // %351 bf16[1, 40, 64]
-  {"single_blocks.1/linear", 31232, 35840, 256},  // %354 bf16[1, 40, 448]
-  {"single_blocks.1/qkv", 67072, 15360, 256},  // %355 bf16[1, 40, 192]
-  {"single_blocks.1/h", 10752, 20480, 256},  // %356 bf16[1, 40, 256]
-  {"single_blocks.1/reshape", 41472, 15360, 256},  // %357 bf16[1, 40, 12, 16]
-  {"single_blocks.1/q", 56832, 5120, 256},  // %358 bf16[1, 40, 4, 16]
-  {"single_blocks.1/k", 36352, 5120, 256},  // %359 bf16[1, 40, 4, 16]
-  {"single_blocks.1/v", 31232, 5120, 256},  // %360 bf16[1, 40, 4, 16]
-  {"single_blocks.1/q", 41472, 5120, 256},  // %362 bf16[1, 40, 4, 16]
-  {"single_blocks.1/k", 46592, 5120, 256},  // %364 bf16[1, 40, 4, 16]
-  {"single_blocks.1/qi", 36352, 4096, 256},  // %365 bf16[1, 32, 4, 16]
-  {"single_blocks.1/qt", 1792, 1024, 256},  // %366 bf16[1, 8, 4, 16]
-  {"single_blocks.1/ki", 41472, 4096, 256},  // %367 bf16[1, 32, 4, 16]
-  {"single_blocks.1/kt", 768, 1024, 256},  // %368 bf16[1, 8, 4, 16]
-  {"single_blocks.1/rope", 45568, 4096, 256},  // %369 bf16[1, 32, 4, 16]
-  {"single_blocks.1/q", 36352, 5120, 256},  // %370 bf16[1, 40, 4, 16]
-  {"single_blocks.1/rope", 46592, 4096, 256},  // %371 bf16[1, 32, 4, 16]
-  {"single_blocks.1/k", 41472, 5120, 256},  // %372 bf16[1, 40, 4, 16]
-  {"single_blocks.1/attention", 46592, 5120, 256},  // %373 bf16[1, 40, 4, 16]
-  {"single_blocks.1/o", 31232, 5120, 256},  // %374 bf16[1, 40, 64]
-  {"single_blocks.1/gelu", 61952, 20480, 256},  // %375 bf16[1, 40, 256]
-  {"single_blocks.1/concat", 36352, 25600, 256},  // %376 bf16[1, 40, 320]
-  {"single_blocks.1/linear", 10752, 5120, 256},  // %379 bf16[1, 40, 64]
-  {"single_blocks.1/gate", 15872, 5120, 256},  // %380 bf16[1, 40, 64]
-  {"x", 512, 5120, 256},  // %381 bf16[1, 40, 64]
-  {"final_layer/silu", 0, 128, 256},  // %382 bf16[1, 64]
-  {"final_layer/linear", 5632, 256, 256},  // %385 bf16[1, 128]
-  {"final_layer/shift", 0, 128, 256},  // %386 bf16[1, 64]
-  {"final_layer/scale", 256, 128, 256},  // %387 bf16[1, 64]
-  {"final_layer/img", 5632, 4096, 256},  // %388 bf16[1, 32, 64]
-  {"final_layer/layernorm", 512, 4096, 256},  // %389 bf16[1, 32, 64]
-  {"final_layer/modulate", 4608, 4096, 256},  // %390 bf16[1, 32, 64]
-  {"out", 0, 4096, 256},  // %393 bf16[1, 32, 64]
-  {"velocity", 4096, 4096, 256},  // %394 bf16[1, 16, 2, 8, 8]
+  {"latent", 0, 4096, 256},  // %0 bf16[1, 16, 2, 8, 8]
+  {"timestep", 8704, 4, 256},  // %1 fp32[1]
+  {"guidance", 8960, 4, 256},  // %2 fp32[1]
+  {"text", 8192, 512, 256},  // %3 bf16[1, 8, 32]
+  {"text_mask", 9216, 8, 256},  // %4 bool[1, 8]
+  {"text_pooled", 9472, 32, 256},  // %5 bf16[1, 16]
+  {"cu_seqlens", 87040, 12, 256},  // %6 i32[3]
+  {"img_in/x", 4096, 4096, 256},  // %9 bf16[1, 64, 2, 4, 4]
+  {"img", 15360, 4096, 256},  // %10 bf16[1, 32, 64]
+  {"time_in/timestep_embedding", 0, 1024, 256},  // %11 fp32[1, 256]
+  {"time_in/e", 1024, 512, 256},  // %12 bf16[1, 256]
+  {"time_in/linear", 0, 128, 256},  // %15 bf16[1, 64]
+  {"time_in/silu", 256, 128, 256},  // %16 bf16[1, 64]
+  {"time_in/linear", 0, 128, 256},  // %19 bf16[1, 64]
+  {"vector_in/linear", 256, 128, 256},  // %22 bf16[1, 64]
+  {"vector_in/silu", 512, 128, 256},  // %23 bf16[1, 64]
+  {"vector_in/linear", 256, 128, 256},  // %26 bf16[1, 64]
+  {"vec", 1536, 128, 256},  // %27 bf16[1, 64]
+  {"guidance_in/timestep_embedding", 0, 1024, 256},  // %28 fp32[1, 256]
+  {"guidance_in/e", 1024, 512, 256},  // %29 bf16[1, 256]
+  {"guidance_in/linear", 0, 128, 256},  // %32 bf16[1, 64]
+  {"guidance_in/silu", 256, 128, 256},  // %33 bf16[1, 64]
+  {"guidance_in/linear", 0, 128, 256},  // %36 bf16[1, 64]
+  {"vec", 87296, 128, 256},  // %37 bf16[1, 64]
+  {"txt_in.t_embedder/timestep_embedding", 0, 1024, 256},  // %38 fp32[1, 256]
+  {"txt_in.t_embedder/e", 1024, 512, 256},  // %39 bf16[1, 256]
+  {"txt_in.t_embedder/linear", 0, 128, 256},  // %42 bf16[1, 64]
+  {"txt_in.t_embedder/silu", 256, 128, 256},  // %43 bf16[1, 64]
+  {"txt_in.t_embedder/linear", 0, 128, 256},  // %46 bf16[1, 64]
+  {"txt_in/mean", 256, 64, 256},  // %47 bf16[1, 32]
+  {"txt_in.c_embedder/linear", 512, 128, 256},  // %50 bf16[1, 64]
+  {"txt_in.c_embedder/silu", 256, 128, 256},  // %51 bf16[1, 64]
+  {"txt_in.c_embedder/linear", 512, 128, 256},  // %54 bf16[1, 64]
+  {"txt_in/c", 9472, 128, 256},  // %55 bf16[1, 64]
+  {"txt_in/x", 3072, 1024, 256},  // %58 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/silu", 0, 128, 256},  // %59 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.0/linear", 7168, 256, 256},  // %62 bf16[1, 128]
+  {"txt_in.individual_token_refiner.blocks.0/g_msa", 7168, 128, 256},  // %63 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.0/g_mlp", 9728, 128, 256},  // %64 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.0/layernorm", 4096, 1024, 256},  // %67 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/linear", 0, 3072, 256},  // %70 bf16[1, 8, 192]
+  {"txt_in.individual_token_refiner.blocks.0/reshape", 0, 3072, 256},  // %71 bf16[1, 8, 12, 16]
+  {"txt_in.individual_token_refiner.blocks.0/q", 4096, 1024, 256},  // %72 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/k", 5120, 1024, 256},  // %73 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/v", 6144, 1024, 256},  // %74 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/attention", 0, 1024, 256},  // %75 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/o", 0, 1024, 256},  // %76 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/linear", 1024, 1024, 256},  // %79 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/gate", 0, 1024, 256},  // %80 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/x", 8192, 1024, 256},  // %81 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/layernorm", 4096, 1024, 256},  // %84 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0.mlp/linear", 0, 4096, 256},  // %87 bf16[1, 8, 256]
+  {"txt_in.individual_token_refiner.blocks.0.mlp/silu", 4096, 4096, 256},  // %88 bf16[1, 8, 256]
+  {"txt_in.individual_token_refiner.blocks.0.mlp/linear", 0, 1024, 256},  // %91 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/gate", 1024, 1024, 256},  // %92 bf16[1, 8, 64]
+  {"txt_in/x", 3072, 1024, 256},  // %93 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/silu", 0, 128, 256},  // %94 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.1/linear", 7168, 256, 256},  // %97 bf16[1, 128]
+  {"txt_in.individual_token_refiner.blocks.1/g_msa", 7168, 128, 256},  // %98 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.1/g_mlp", 9472, 128, 256},  // %99 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.1/layernorm", 4096, 1024, 256},  // %102 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/linear", 0, 3072, 256},  // %105 bf16[1, 8, 192]
+  {"txt_in.individual_token_refiner.blocks.1/reshape", 0, 3072, 256},  // %106 bf16[1, 8, 12, 16]
+  {"txt_in.individual_token_refiner.blocks.1/q", 4096, 1024, 256},  // %107 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/k", 5120, 1024, 256},  // %108 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/v", 6144, 1024, 256},  // %109 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/attention", 0, 1024, 256},  // %110 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/o", 0, 1024, 256},  // %111 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/linear", 1024, 1024, 256},  // %114 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/gate", 0, 1024, 256},  // %115 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/x", 8192, 1024, 256},  // %116 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/layernorm", 4096, 1024, 256},  // %119 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1.mlp/linear", 0, 4096, 256},  // %122 bf16[1, 8, 256]
+  {"txt_in.individual_token_refiner.blocks.1.mlp/silu", 4096, 4096, 256},  // %123 bf16[1, 8, 256]
+  {"txt_in.individual_token_refiner.blocks.1.mlp/linear", 0, 1024, 256},  // %126 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/gate", 1024, 1024, 256},  // %127 bf16[1, 8, 64]
+  {"txt", 41984, 1024, 256},  // %128 bf16[1, 8, 64]
+  {"double_blocks.0/silu", 0, 128, 256},  // %129 bf16[1, 64]
+  {"double_blocks.0/linear", 31744, 768, 256},  // %132 bf16[1, 384]
+  {"double_blocks.0/is1", 31744, 128, 256},  // %133 bf16[1, 64]
+  {"double_blocks.0/ic1", 4096, 128, 256},  // %134 bf16[1, 64]
+  {"double_blocks.0/ig1", 32000, 128, 256},  // %135 bf16[1, 64]
+  {"double_blocks.0/is2", 32512, 128, 256},  // %136 bf16[1, 64]
+  {"double_blocks.0/ic2", 32256, 128, 256},  // %137 bf16[1, 64]
+  {"double_blocks.0/ig2", 44288, 128, 256},  // %138 bf16[1, 64]
+  {"double_blocks.0/silu", 0, 128, 256},  // %139 bf16[1, 64]
+  {"double_blocks.0/linear", 43008, 768, 256},  // %142 bf16[1, 384]
+  {"double_blocks.0/ts1", 43008, 128, 256},  // %143 bf16[1, 64]
+  {"double_blocks.0/tc1", 14336, 128, 256},  // %144 bf16[1, 64]
+  {"double_blocks.0/tg1", 43264, 128, 256},  // %145 bf16[1, 64]
+  {"double_blocks.0/ts2", 44032, 128, 256},  // %146 bf16[1, 64]
+  {"double_blocks.0/tc2", 43520, 128, 256},  // %147 bf16[1, 64]
+  {"double_blocks.0/tg2", 43776, 128, 256},  // %148 bf16[1, 64]
+  {"double_blocks.0/layernorm", 0, 4096, 256},  // %149 bf16[1, 32, 64]
+  {"double_blocks.0/modulate", 19456, 4096, 256},  // %150 bf16[1, 32, 64]
+  {"double_blocks.0/linear", 0, 12288, 256},  // %153 bf16[1, 32, 192]
+  {"double_blocks.0/reshape", 0, 12288, 256},  // %154 bf16[1, 32, 12, 16]
+  {"double_blocks.0/iq", 27648, 4096, 256},  // %155 bf16[1, 32, 4, 16]
+  {"double_blocks.0/ik", 23552, 4096, 256},  // %156 bf16[1, 32, 4, 16]
+  {"double_blocks.0/iv", 19456, 4096, 256},  // %157 bf16[1, 32, 4, 16]
+  {"double_blocks.0/rmsnorm", 0, 4096, 256},  // %159 bf16[1, 32, 4, 16]
+  {"double_blocks.0/iq", 5120, 4096, 256},  // %160 bf16[1, 32, 4, 16]
+  {"double_blocks.0/rmsnorm", 0, 4096, 256},  // %162 bf16[1, 32, 4, 16]
+  {"double_blocks.0/ik", 10240, 4096, 256},  // %163 bf16[1, 32, 4, 16]
+  {"double_blocks.0/layernorm", 0, 1024, 256},  // %164 bf16[1, 8, 64]
+  {"double_blocks.0/modulate", 3072, 1024, 256},  // %165 bf16[1, 8, 64]
+  {"double_blocks.0/linear", 0, 3072, 256},  // %168 bf16[1, 8, 192]
+  {"double_blocks.0/reshape", 0, 3072, 256},  // %169 bf16[1, 8, 12, 16]
+  {"double_blocks.0/tq", 4096, 1024, 256},  // %170 bf16[1, 8, 4, 16]
+  {"double_blocks.0/tk", 3072, 1024, 256},  // %171 bf16[1, 8, 4, 16]
+  {"double_blocks.0/tv", 23552, 1024, 256},  // %172 bf16[1, 8, 4, 16]
+  {"double_blocks.0/tq", 9216, 1024, 256},  // %174 bf16[1, 8, 4, 16]
+  {"double_blocks.0/tk", 14336, 1024, 256},  // %176 bf16[1, 8, 4, 16]
+  {"double_blocks.0/q", 0, 5120, 256},  // %177 bf16[1, 40, 4, 16]
+  {"double_blocks.0/k", 5120, 5120, 256},  // %178 bf16[1, 40, 4, 16]
+  {"double_blocks.0/v", 10240, 5120, 256},  // %179 bf16[1, 40, 4, 16]
+  {"double_blocks.0/attention", 32768, 5120, 256},  // %180 bf16[1, 40, 4, 16]
+  {"double_blocks.0/o", 32768, 5120, 256},  // %181 bf16[1, 40, 64]
+  {"double_blocks.0/oi", 32768, 4096, 256},  // %182 bf16[1, 32, 64]
+  {"double_blocks.0/ot", 36864, 1024, 256},  // %183 bf16[1, 8, 64]
+  {"double_blocks.0/linear", 0, 4096, 256},  // %186 bf16[1, 32, 64]
+  {"double_blocks.0/gate", 4096, 4096, 256},  // %187 bf16[1, 32, 64]
+  {"double_blocks.0/img", 37888, 4096, 256},  // %188 bf16[1, 32, 64]
+  {"double_blocks.0/layernorm", 0, 4096, 256},  // %189 bf16[1, 32, 64]
+  {"double_blocks.0/modulate", 16384, 4096, 256},  // %190 bf16[1, 32, 64]
+  {"double_blocks.0.img_mlp/linear", 0, 16384, 256},  // %193 bf16[1, 32, 256]
+  {"double_blocks.0.img_mlp/gelu", 16384, 16384, 256},  // %194 bf16[1, 32, 256]
+  {"double_blocks.0.img_mlp/linear", 0, 4096, 256},  // %197 bf16[1, 32, 64]
+  {"double_blocks.0/gate", 4096, 4096, 256},  // %198 bf16[1, 32, 64]
+  {"img", 15360, 4096, 256},  // %199 bf16[1, 32, 64]
+  {"double_blocks.0/linear", 0, 1024, 256},  // %202 bf16[1, 8, 64]
+  {"double_blocks.0/gate", 1024, 1024, 256},  // %203 bf16[1, 8, 64]
+  {"double_blocks.0/txt", 8192, 1024, 256},  // %204 bf16[1, 8, 64]
+  {"double_blocks.0/layernorm", 0, 1024, 256},  // %205 bf16[1, 8, 64]
+  {"double_blocks.0/modulate", 4096, 1024, 256},  // %206 bf16[1, 8, 64]
+  {"double_blocks.0.txt_mlp/linear", 0, 4096, 256},  // %209 bf16[1, 8, 256]
+  {"double_blocks.0.txt_mlp/gelu", 4096, 4096, 256},  // %210 bf16[1, 8, 256]
+  {"double_blocks.0.txt_mlp/linear", 0, 1024, 256},  // %213 bf16[1, 8, 64]
+  {"double_blocks.0/gate", 1024, 1024, 256},  // %214 bf16[1, 8, 64]
+  {"txt", 41984, 1024, 256},  // %215 bf16[1, 8, 64]
+  {"double_blocks.1/silu", 0, 128, 256},  // %216 bf16[1, 64]
+  {"double_blocks.1/linear", 31744, 768, 256},  // %219 bf16[1, 384]
+  {"double_blocks.1/is1", 31744, 128, 256},  // %220 bf16[1, 64]
+  {"double_blocks.1/ic1", 4096, 128, 256},  // %221 bf16[1, 64]
+  {"double_blocks.1/ig1", 32000, 128, 256},  // %222 bf16[1, 64]
+  {"double_blocks.1/is2", 32512, 128, 256},  // %223 bf16[1, 64]
+  {"double_blocks.1/ic2", 32256, 128, 256},  // %224 bf16[1, 64]
+  {"double_blocks.1/ig2", 44288, 128, 256},  // %225 bf16[1, 64]
+  {"double_blocks.1/silu", 0, 128, 256},  // %226 bf16[1, 64]
+  {"double_blocks.1/linear", 43008, 768, 256},  // %229 bf16[1, 384]
+  {"double_blocks.1/ts1", 43008, 128, 256},  // %230 bf16[1, 64]
+  {"double_blocks.1/tc1", 14336, 128, 256},  // %231 bf16[1, 64]
+  {"double_blocks.1/tg1", 43264, 128, 256},  // %232 bf16[1, 64]
+  {"double_blocks.1/ts2", 44032, 128, 256},  // %233 bf16[1, 64]
+  {"double_blocks.1/tc2", 43520, 128, 256},  // %234 bf16[1, 64]
+  {"double_blocks.1/tg2", 43776, 128, 256},  // %235 bf16[1, 64]
+  {"double_blocks.1/layernorm", 0, 4096, 256},  // %236 bf16[1, 32, 64]
+  {"double_blocks.1/modulate", 19456, 4096, 256},  // %237 bf16[1, 32, 64]
+  {"double_blocks.1/linear", 0, 12288, 256},  // %240 bf16[1, 32, 192]
+  {"double_blocks.1/reshape", 0, 12288, 256},  // %241 bf16[1, 32, 12, 16]
+  {"double_blocks.1/iq", 27648, 4096, 256},  // %242 bf16[1, 32, 4, 16]
+  {"double_blocks.1/ik", 23552, 4096, 256},  // %243 bf16[1, 32, 4, 16]
+  {"double_blocks.1/iv", 19456, 4096, 256},  // %244 bf16[1, 32, 4, 16]
+  {"double_blocks.1/rmsnorm", 0, 4096, 256},  // %246 bf16[1, 32, 4, 16]
+  {"double_blocks.1/iq", 5120, 4096, 256},  // %247 bf16[1, 32, 4, 16]
+  {"double_blocks.1/rmsnorm", 0, 4096, 256},  // %249 bf16[1, 32, 4, 16]
+  {"double_blocks.1/ik", 10240, 4096, 256},  // %250 bf16[1, 32, 4, 16]
+  {"double_blocks.1/layernorm", 0, 1024, 256},  // %251 bf16[1, 8, 64]
+  {"double_blocks.1/modulate", 3072, 1024, 256},  // %252 bf16[1, 8, 64]
+  {"double_blocks.1/linear", 0, 3072, 256},  // %255 bf16[1, 8, 192]
+  {"double_blocks.1/reshape", 0, 3072, 256},  // %256 bf16[1, 8, 12, 16]
+  {"double_blocks.1/tq", 4096, 1024, 256},  // %257 bf16[1, 8, 4, 16]
+  {"double_blocks.1/tk", 3072, 1024, 256},  // %258 bf16[1, 8, 4, 16]
+  {"double_blocks.1/tv", 23552, 1024, 256},  // %259 bf16[1, 8, 4, 16]
+  {"double_blocks.1/tq", 9216, 1024, 256},  // %261 bf16[1, 8, 4, 16]
+  {"double_blocks.1/tk", 14336, 1024, 256},  // %263 bf16[1, 8, 4, 16]
+  {"double_blocks.1/q", 0, 5120, 256},  // %264 bf16[1, 40, 4, 16]
+  {"double_blocks.1/k", 5120, 5120, 256},  // %265 bf16[1, 40, 4, 16]
+  {"double_blocks.1/v", 10240, 5120, 256},  // %266 bf16[1, 40, 4, 16]
+  {"double_blocks.1/attention", 32768, 5120, 256},  // %267 bf16[1, 40, 4, 16]
+  {"double_blocks.1/o", 32768, 5120, 256},  // %268 bf16[1, 40, 64]
+  {"double_blocks.1/oi", 32768, 4096, 256},  // %269 bf16[1, 32, 64]
+  {"double_blocks.1/ot", 36864, 1024, 256},  // %270 bf16[1, 8, 64]
+  {"double_blocks.1/linear", 0, 4096, 256},  // %273 bf16[1, 32, 64]
+  {"double_blocks.1/gate", 4096, 4096, 256},  // %274 bf16[1, 32, 64]
+  {"double_blocks.1/img", 37888, 4096, 256},  // %275 bf16[1, 32, 64]
+  {"double_blocks.1/layernorm", 0, 4096, 256},  // %276 bf16[1, 32, 64]
+  {"double_blocks.1/modulate", 16384, 4096, 256},  // %277 bf16[1, 32, 64]
+  {"double_blocks.1.img_mlp/linear", 0, 16384, 256},  // %280 bf16[1, 32, 256]
+  {"double_blocks.1.img_mlp/gelu", 16384, 16384, 256},  // %281 bf16[1, 32, 256]
+  {"double_blocks.1.img_mlp/linear", 0, 4096, 256},  // %284 bf16[1, 32, 64]
+  {"double_blocks.1/gate", 4096, 4096, 256},  // %285 bf16[1, 32, 64]
+  {"img", 0, 4096, 256},  // %286 bf16[1, 32, 64]
+  {"double_blocks.1/linear", 4096, 1024, 256},  // %289 bf16[1, 8, 64]
+  {"double_blocks.1/gate", 5120, 1024, 256},  // %290 bf16[1, 8, 64]
+  {"double_blocks.1/txt", 12288, 1024, 256},  // %291 bf16[1, 8, 64]
+  {"double_blocks.1/layernorm", 4096, 1024, 256},  // %292 bf16[1, 8, 64]
+  {"double_blocks.1/modulate", 8192, 1024, 256},  // %293 bf16[1, 8, 64]
+  {"double_blocks.1.txt_mlp/linear", 4096, 4096, 256},  // %296 bf16[1, 8, 256]
+  {"double_blocks.1.txt_mlp/gelu", 8192, 4096, 256},  // %297 bf16[1, 8, 256]
+  {"double_blocks.1.txt_mlp/linear", 4096, 1024, 256},  // %300 bf16[1, 8, 64]
+  {"double_blocks.1/gate", 5120, 1024, 256},  // %301 bf16[1, 8, 64]
+  {"txt", 4096, 1024, 256},  // %302 bf16[1, 8, 64]
+  {"x", 76800, 5120, 256},  // %303 bf16[1, 40, 64]
+  {"single_blocks.0/silu", 0, 128, 256},  // %304 bf16[1, 64]
+  {"single_blocks.0/linear", 81920, 384, 256},  // %307 bf16[1, 192]
+  {"single_blocks.0/shift", 81920, 128, 256},  // %308 bf16[1, 64]
+  {"single_blocks.0/scale", 5120, 128, 256},  // %309 bf16[1, 64]
+  {"single_blocks.0/g", 82176, 128, 256},  // %310 bf16[1, 64]
+  {"single_blocks.0/layernorm", 0, 5120, 256},  // %311 bf16[1, 40, 64]
+  {"single_blocks.0/modulate", 35840, 5120, 256},  // %312 bf16[1, 40, 64]
+  {"single_blocks.0/linear", 0, 35840, 256},  // %315 bf16[1, 40, 448]
+  {"single_blocks.0/qkv", 56320, 15360, 256},  // %316 bf16[1, 40, 192]
+  {"single_blocks.0/h", 35840, 20480, 256},  // %317 bf16[1, 40, 256]
+  {"single_blocks.0/reshape", 56320, 15360, 256},  // %318 bf16[1, 40, 12, 16]
+  {"single_blocks.0/q", 5120, 5120, 256},  // %319 bf16[1, 40, 4, 16]
+  {"single_blocks.0/k", 15360, 5120, 256},  // %320 bf16[1, 40, 4, 16]
+  {"single_blocks.0/v", 0, 5120, 256},  // %321 bf16[1, 40, 4, 16]
+  {"single_blocks.0/q", 10240, 5120, 256},  // %323 bf16[1, 40, 4, 16]
+  {"single_blocks.0/k", 5120, 5120, 256},  // %325 bf16[1, 40, 4, 16]
+  {"single_blocks.0/qi", 10240, 4096, 256},  // %326 bf16[1, 32, 4, 16]
+  {"single_blocks.0/qt", 14336, 1024, 256},  // %327 bf16[1, 8, 4, 16]
+  {"single_blocks.0/ki", 5120, 4096, 256},  // %328 bf16[1, 32, 4, 16]
+  {"single_blocks.0/kt", 9216, 1024, 256},  // %329 bf16[1, 8, 4, 16]
+  {"single_blocks.0/rope", 20480, 4096, 256},  // %330 bf16[1, 32, 4, 16]
+  {"single_blocks.0/q", 15360, 5120, 256},  // %331 bf16[1, 40, 4, 16]
+  {"single_blocks.0/rope", 20480, 4096, 256},  // %332 bf16[1, 32, 4, 16]
+  {"single_blocks.0/k", 10240, 5120, 256},  // %333 bf16[1, 40, 4, 16]
+  {"single_blocks.0/attention", 25600, 5120, 256},  // %334 bf16[1, 40, 4, 16]
+  {"single_blocks.0/o", 25600, 5120, 256},  // %335 bf16[1, 40, 64]
+  {"single_blocks.0/gelu", 56320, 20480, 256},  // %336 bf16[1, 40, 256]
+  {"single_blocks.0/concat", 0, 25600, 256},  // %337 bf16[1, 40, 320]
+  {"single_blocks.0/linear", 25600, 5120, 256},  // %340 bf16[1, 40, 64]
+  {"single_blocks.0/gate", 0, 5120, 256},  // %341 bf16[1, 40, 64]
+  {"x", 81920, 5120, 256},  // %342 bf16[1, 40, 64]
+  {"single_blocks.1/silu", 0, 128, 256},  // %343 bf16[1, 64]
+  {"single_blocks.1/linear", 76800, 384, 256},  // %346 bf16[1, 192]
+  {"single_blocks.1/shift", 76800, 128, 256},  // %347 bf16[1, 64]
+  {"single_blocks.1/scale", 5120, 128, 256},  // %348 bf16[1, 64]
+  {"single_blocks.1/g", 77056, 128, 256},  // %349 bf16[1, 64]
+  {"single_blocks.1/layernorm", 0, 5120, 256},  // %350 bf16[1, 40, 64]
+  {"single_blocks.1/modulate", 35840, 5120, 256},  // %351 bf16[1, 40, 64]
+  {"single_blocks.1/linear", 0, 35840, 256},  // %354 bf16[1, 40, 448]
+  {"single_blocks.1/qkv", 56320, 15360, 256},  // %355 bf16[1, 40, 192]
+  {"single_blocks.1/h", 35840, 20480, 256},  // %356 bf16[1, 40, 256]
+  {"single_blocks.1/reshape", 56320, 15360, 256},  // %357 bf16[1, 40, 12, 16]
+  {"single_blocks.1/q", 5120, 5120, 256},  // %358 bf16[1, 40, 4, 16]
+  {"single_blocks.1/k", 15360, 5120, 256},  // %359 bf16[1, 40, 4, 16]
+  {"single_blocks.1/v", 0, 5120, 256},  // %360 bf16[1, 40, 4, 16]
+  {"single_blocks.1/q", 10240, 5120, 256},  // %362 bf16[1, 40, 4, 16]
+  {"single_blocks.1/k", 5120, 5120, 256},  // %364 bf16[1, 40, 4, 16]
+  {"single_blocks.1/qi", 10240, 4096, 256},  // %365 bf16[1, 32, 4, 16]
+  {"single_blocks.1/qt", 14336, 1024, 256},  // %366 bf16[1, 8, 4, 16]
+  {"single_blocks.1/ki", 5120, 4096, 256},  // %367 bf16[1, 32, 4, 16]
+  {"single_blocks.1/kt", 9216, 1024, 256},  // %368 bf16[1, 8, 4, 16]
+  {"single_blocks.1/rope", 20480, 4096, 256},  // %369 bf16[1, 32, 4, 16]
+  {"single_blocks.1/q", 15360, 5120, 256},  // %370 bf16[1, 40, 4, 16]
+  {"single_blocks.1/rope", 20480, 4096, 256},  // %371 bf16[1, 32, 4, 16]
+  {"single_blocks.1/k", 10240, 5120, 256},  // %372 bf16[1, 40, 4, 16]
+  {"single_blocks.1/attention", 25600, 5120, 256},  // %373 bf16[1, 40, 4, 16]
+  {"single_blocks.1/o", 25600, 5120, 256},  // %374 bf16[1, 40, 64]
+  {"single_blocks.1/gelu", 56320, 20480, 256},  // %375 bf16[1, 40, 256]
+  {"single_blocks.1/concat", 0, 25600, 256},  // %376 bf16[1, 40, 320]
+  {"single_blocks.1/linear", 25600, 5120, 256},  // %379 bf16[1, 40, 64]
+  {"single_blocks.1/gate", 5120, 5120, 256},  // %380 bf16[1, 40, 64]
+  {"x", 0, 5120, 256},  // %381 bf16[1, 40, 64]
+  {"final_layer/silu", 5120, 128, 256},  // %382 bf16[1, 64]
+  {"final_layer/linear", 9216, 256, 256},  // %385 bf16[1, 128]
+  {"final_layer/shift", 9216, 128, 256},  // %386 bf16[1, 64]
+  {"final_layer/scale", 9472, 128, 256},  // %387 bf16[1, 64]
+  {"final_layer/img", 0, 4096, 256},  // %388 bf16[1, 32, 64]
+  {"final_layer/layernorm", 5120, 4096, 256},  // %389 bf16[1, 32, 64]
+  {"final_layer/modulate", 0, 4096, 256},  // %390 bf16[1, 32, 64]
+  {"out", 4096, 4096, 256},  // %393 bf16[1, 32, 64]
+  {"velocity", 0, 4096, 256},  // %394 bf16[1, 16, 2, 8, 8]
 };
 static const int kActIds[275] = {0, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 15, 16, 19, 22, 23, 26, 27, 28, 29, 32, 33, 36, 37, 38, 39, 42, 43, 46, 47, 50, 51, 54, 55, 58, 59, 62, 63, 64, 67, 70, 71, 72, 73, 74, 75, 76, 79, 80, 81, 84, 87, 88, 91, 92, 93, 94, 97, 98, 99, 102, 105, 106, 107, 108, 109, 110, 111, 114, 115, 116, 119, 122, 123, 126, 127, 128, 129, 132, 133, 134, 135, 136, 137, 138, 139, 142, 143, 144, 145, 146, 147, 148, 149, 150, 153, 154, 155, 156, 157, 159, 160, 162, 163, 164, 165, 168, 169, 170, 171, 172, 174, 176, 177, 178, 179, 180, 181, 182, 183, 186, 187, 188, 189, 190, 193, 194, 197, 198, 199, 202, 203, 204, 205, 206, 209, 210, 213, 214, 215, 216, 219, 220, 221, 222, 223, 224, 225, 226, 229, 230, 231, 232, 233, 234, 235, 236, 237, 240, 241, 242, 243, 244, 246, 247, 249, 250, 251, 252, 255, 256, 257, 258, 259, 261, 263, 264, 265, 266, 267, 268, 269, 270, 273, 274, 275, 276, 277, 280, 281, 284, 285, 286, 289, 290, 291, 292, 293, 296, 297, 300, 301, 302, 303, 304, 307, 308, 309, 310, 311, 312, 315, 316, 317, 318, 319, 320, 321, 323, 325, 326, 327, 328, 329, 330, 331, 332, 333, 334, 335, 336, 337, 340, 341, 342, 343, 346, 347, 348, 349, 350, 351, 354, 355, 356, 357, 358, 359, 360, 362, 364, 365, 366, 367, 368, 369, 370, 371, 372, 373, 374, 375, 376, 379, 380, 381, 382, 385, 386, 387, 388, 389, 390, 393, 394};
 
@@ -638,14 +638,14 @@ static void layer_6(Stream s) {
   // %62 = linear(%59, @txt_in.individual_token_refiner.blocks.0.adaLN_modulation.1.weight, @txt_in.individual_token_refiner.blocks.0.adaLN_modulation.1.bias) from examples/hunyuan-video/dit.mc:75
   linear(s, ((bf16*)P[59]), ((bf16*)P[60]), ((bf16*)P[61]), ((bf16*)P[62]), 1, 128, 64);
   // %63, %64 = chunk(%62) from examples/hunyuan-video/dit.mc:75
-  strided_copy(s, ((bf16*)P[62]), ((bf16*)P[63]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 0, 0});
+  // no copy: %63 aliases its part of %62
   strided_copy(s, ((bf16*)P[62]), ((bf16*)P[64]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 64, 0});
   // %67 = layernorm(%58, @txt_in.individual_token_refiner.blocks.0.norm1.weight, @txt_in.individual_token_refiner.blocks.0.norm1.bias) from examples/hunyuan-video/dit.mc:76
   layernorm(s, ((bf16*)P[58]), ((bf16*)P[65]), ((bf16*)P[66]), ((bf16*)P[67]), 8, 64, 0.000001, false);
   // %70 = linear(%67, @txt_in.individual_token_refiner.blocks.0.self_attn_qkv.weight, @txt_in.individual_token_refiner.blocks.0.self_attn_qkv.bias) from examples/hunyuan-video/dit.mc:76
   linear(s, ((bf16*)P[67]), ((bf16*)P[68]), ((bf16*)P[69]), ((bf16*)P[70]), 8, 192, 64);
   // %71 = reshape(%70) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[70]), ((bf16*)P[71]), Strided{1, {1536}, {1}, {1}, 0, 0});
+  // no copy: %71 = %70 + 0 B
   // %72, %73, %74 = chunk(%71) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[71]), ((bf16*)P[72]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[71]), ((bf16*)P[73]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
@@ -653,7 +653,7 @@ static void layer_6(Stream s) {
   // %75 = attention(%72, %73, %74, %4) from examples/hunyuan-video/dit.mc:77
   attention(s, ((bf16*)P[72]), ((bf16*)P[73]), ((bf16*)P[74]), ((bf16*)P[75]), AttnArgs{1, 8, 8, 4, 4, 16, false, 0, (const uint8_t*)P[4], nullptr, 0});
   // %76 = reshape(%75) from examples/hunyuan-video/dit.mc:77
-  strided_copy(s, ((bf16*)P[75]), ((bf16*)P[76]), Strided{1, {512}, {1}, {1}, 0, 0});
+  // no copy: %76 = %75 + 0 B
   // %79 = linear(%76, @txt_in.individual_token_refiner.blocks.0.self_attn_proj.weight, @txt_in.individual_token_refiner.blocks.0.self_attn_proj.bias) from examples/hunyuan-video/dit.mc:78
   linear(s, ((bf16*)P[76]), ((bf16*)P[77]), ((bf16*)P[78]), ((bf16*)P[79]), 8, 64, 64);
   // %80 = gate(%79, %63) from examples/hunyuan-video/dit.mc:78
@@ -677,14 +677,14 @@ static void layer_6(Stream s) {
   // %97 = linear(%94, @txt_in.individual_token_refiner.blocks.1.adaLN_modulation.1.weight, @txt_in.individual_token_refiner.blocks.1.adaLN_modulation.1.bias) from examples/hunyuan-video/dit.mc:75
   linear(s, ((bf16*)P[94]), ((bf16*)P[95]), ((bf16*)P[96]), ((bf16*)P[97]), 1, 128, 64);
   // %98, %99 = chunk(%97) from examples/hunyuan-video/dit.mc:75
-  strided_copy(s, ((bf16*)P[97]), ((bf16*)P[98]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 0, 0});
+  // no copy: %98 aliases its part of %97
   strided_copy(s, ((bf16*)P[97]), ((bf16*)P[99]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 64, 0});
   // %102 = layernorm(%93, @txt_in.individual_token_refiner.blocks.1.norm1.weight, @txt_in.individual_token_refiner.blocks.1.norm1.bias) from examples/hunyuan-video/dit.mc:76
   layernorm(s, ((bf16*)P[93]), ((bf16*)P[100]), ((bf16*)P[101]), ((bf16*)P[102]), 8, 64, 0.000001, false);
   // %105 = linear(%102, @txt_in.individual_token_refiner.blocks.1.self_attn_qkv.weight, @txt_in.individual_token_refiner.blocks.1.self_attn_qkv.bias) from examples/hunyuan-video/dit.mc:76
   linear(s, ((bf16*)P[102]), ((bf16*)P[103]), ((bf16*)P[104]), ((bf16*)P[105]), 8, 192, 64);
   // %106 = reshape(%105) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[105]), ((bf16*)P[106]), Strided{1, {1536}, {1}, {1}, 0, 0});
+  // no copy: %106 = %105 + 0 B
   // %107, %108, %109 = chunk(%106) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[106]), ((bf16*)P[107]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[106]), ((bf16*)P[108]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
@@ -692,7 +692,7 @@ static void layer_6(Stream s) {
   // %110 = attention(%107, %108, %109, %4) from examples/hunyuan-video/dit.mc:77
   attention(s, ((bf16*)P[107]), ((bf16*)P[108]), ((bf16*)P[109]), ((bf16*)P[110]), AttnArgs{1, 8, 8, 4, 4, 16, false, 0, (const uint8_t*)P[4], nullptr, 0});
   // %111 = reshape(%110) from examples/hunyuan-video/dit.mc:77
-  strided_copy(s, ((bf16*)P[110]), ((bf16*)P[111]), Strided{1, {512}, {1}, {1}, 0, 0});
+  // no copy: %111 = %110 + 0 B
   // %114 = linear(%111, @txt_in.individual_token_refiner.blocks.1.self_attn_proj.weight, @txt_in.individual_token_refiner.blocks.1.self_attn_proj.bias) from examples/hunyuan-video/dit.mc:78
   linear(s, ((bf16*)P[111]), ((bf16*)P[112]), ((bf16*)P[113]), ((bf16*)P[114]), 8, 64, 64);
   // %115 = gate(%114, %98) from examples/hunyuan-video/dit.mc:78
@@ -719,22 +719,22 @@ static void layer_7(Stream s) {
   // %132 = linear(%129, @double_blocks.0.img_mod.linear.weight, @double_blocks.0.img_mod.linear.bias) from examples/hunyuan-video/dit.mc:100
   linear(s, ((bf16*)P[129]), ((bf16*)P[130]), ((bf16*)P[131]), ((bf16*)P[132]), 1, 384, 64);
   // %133, %134, %135, %136, %137, %138 = chunk(%132) from examples/hunyuan-video/dit.mc:100
-  strided_copy(s, ((bf16*)P[132]), ((bf16*)P[133]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 0, 0});
+  // no copy: %133 aliases its part of %132
   strided_copy(s, ((bf16*)P[132]), ((bf16*)P[134]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[132]), ((bf16*)P[135]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 128, 0});
+  // no copy: %135 aliases its part of %132
   strided_copy(s, ((bf16*)P[132]), ((bf16*)P[136]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  strided_copy(s, ((bf16*)P[132]), ((bf16*)P[137]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 256, 0});
+  // no copy: %137 aliases its part of %132
   strided_copy(s, ((bf16*)P[132]), ((bf16*)P[138]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
   // %139 = silu(%37) from examples/hunyuan-video/dit.mc:101
   unary(s, ((bf16*)P[37]), ((bf16*)P[139]), 64, OP_SILU);
   // %142 = linear(%139, @double_blocks.0.txt_mod.linear.weight, @double_blocks.0.txt_mod.linear.bias) from examples/hunyuan-video/dit.mc:101
   linear(s, ((bf16*)P[139]), ((bf16*)P[140]), ((bf16*)P[141]), ((bf16*)P[142]), 1, 384, 64);
   // %143, %144, %145, %146, %147, %148 = chunk(%142) from examples/hunyuan-video/dit.mc:101
-  strided_copy(s, ((bf16*)P[142]), ((bf16*)P[143]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 0, 0});
+  // no copy: %143 aliases its part of %142
   strided_copy(s, ((bf16*)P[142]), ((bf16*)P[144]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[142]), ((bf16*)P[145]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 128, 0});
+  // no copy: %145 aliases its part of %142
   strided_copy(s, ((bf16*)P[142]), ((bf16*)P[146]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  strided_copy(s, ((bf16*)P[142]), ((bf16*)P[147]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 256, 0});
+  // no copy: %147 aliases its part of %142
   strided_copy(s, ((bf16*)P[142]), ((bf16*)P[148]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
   // %149 = layernorm(%10) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[10]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[149]), 32, 64, 0.000001, false);
@@ -743,7 +743,7 @@ static void layer_7(Stream s) {
   // %153 = linear(%150, @double_blocks.0.img_attn_qkv.weight, @double_blocks.0.img_attn_qkv.bias) from examples/hunyuan-video/dit.mc:103
   linear(s, ((bf16*)P[150]), ((bf16*)P[151]), ((bf16*)P[152]), ((bf16*)P[153]), 32, 192, 64);
   // %154 = reshape(%153) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[153]), ((bf16*)P[154]), Strided{1, {6144}, {1}, {1}, 0, 0});
+  // no copy: %154 = %153 + 0 B
   // %155, %156, %157 = chunk(%154) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[154]), ((bf16*)P[155]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[154]), ((bf16*)P[156]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 64, 0});
@@ -763,7 +763,7 @@ static void layer_7(Stream s) {
   // %168 = linear(%165, @double_blocks.0.txt_attn_qkv.weight, @double_blocks.0.txt_attn_qkv.bias) from examples/hunyuan-video/dit.mc:106
   linear(s, ((bf16*)P[165]), ((bf16*)P[166]), ((bf16*)P[167]), ((bf16*)P[168]), 8, 192, 64);
   // %169 = reshape(%168) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[168]), ((bf16*)P[169]), Strided{1, {1536}, {1}, {1}, 0, 0});
+  // no copy: %169 = %168 + 0 B
   // %170, %171, %172 = chunk(%169) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[169]), ((bf16*)P[170]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[169]), ((bf16*)P[171]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
@@ -784,10 +784,9 @@ static void layer_7(Stream s) {
   // %180 = attention(%177, %178, %179, %6) from examples/hunyuan-video/dit.mc:114
   attention(s, ((bf16*)P[177]), ((bf16*)P[178]), ((bf16*)P[179]), ((bf16*)P[180]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
   // %181 = reshape(%180) from examples/hunyuan-video/dit.mc:114
-  strided_copy(s, ((bf16*)P[180]), ((bf16*)P[181]), Strided{1, {2560}, {1}, {1}, 0, 0});
+  // no copy: %181 = %180 + 0 B
   // %182, %183 = split(%181) from examples/hunyuan-video/dit.mc:115
-  strided_copy(s, ((bf16*)P[181]), ((bf16*)P[182]), Strided{3, {1, 32, 64}, {2560, 64, 1}, {2048, 64, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[181]), ((bf16*)P[183]), Strided{3, {1, 8, 64}, {2560, 64, 1}, {512, 64, 1}, 2048, 0});
+  // no copy: %182 = %180 + 0 B, %183 = %180 + 4096 B
   // %186 = linear(%182, @double_blocks.0.img_attn_proj.weight, @double_blocks.0.img_attn_proj.bias) from examples/hunyuan-video/dit.mc:117
   linear(s, ((bf16*)P[182]), ((bf16*)P[184]), ((bf16*)P[185]), ((bf16*)P[186]), 32, 64, 64);
   // %187 = gate(%186, %135) from examples/hunyuan-video/dit.mc:117
@@ -836,22 +835,22 @@ static void layer_8(Stream s) {
   // %219 = linear(%216, @double_blocks.1.img_mod.linear.weight, @double_blocks.1.img_mod.linear.bias) from examples/hunyuan-video/dit.mc:100
   linear(s, ((bf16*)P[216]), ((bf16*)P[217]), ((bf16*)P[218]), ((bf16*)P[219]), 1, 384, 64);
   // %220, %221, %222, %223, %224, %225 = chunk(%219) from examples/hunyuan-video/dit.mc:100
-  strided_copy(s, ((bf16*)P[219]), ((bf16*)P[220]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 0, 0});
+  // no copy: %220 aliases its part of %219
   strided_copy(s, ((bf16*)P[219]), ((bf16*)P[221]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[219]), ((bf16*)P[222]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 128, 0});
+  // no copy: %222 aliases its part of %219
   strided_copy(s, ((bf16*)P[219]), ((bf16*)P[223]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  strided_copy(s, ((bf16*)P[219]), ((bf16*)P[224]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 256, 0});
+  // no copy: %224 aliases its part of %219
   strided_copy(s, ((bf16*)P[219]), ((bf16*)P[225]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
   // %226 = silu(%37) from examples/hunyuan-video/dit.mc:101
   unary(s, ((bf16*)P[37]), ((bf16*)P[226]), 64, OP_SILU);
   // %229 = linear(%226, @double_blocks.1.txt_mod.linear.weight, @double_blocks.1.txt_mod.linear.bias) from examples/hunyuan-video/dit.mc:101
   linear(s, ((bf16*)P[226]), ((bf16*)P[227]), ((bf16*)P[228]), ((bf16*)P[229]), 1, 384, 64);
   // %230, %231, %232, %233, %234, %235 = chunk(%229) from examples/hunyuan-video/dit.mc:101
-  strided_copy(s, ((bf16*)P[229]), ((bf16*)P[230]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 0, 0});
+  // no copy: %230 aliases its part of %229
   strided_copy(s, ((bf16*)P[229]), ((bf16*)P[231]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[229]), ((bf16*)P[232]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 128, 0});
+  // no copy: %232 aliases its part of %229
   strided_copy(s, ((bf16*)P[229]), ((bf16*)P[233]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  strided_copy(s, ((bf16*)P[229]), ((bf16*)P[234]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 256, 0});
+  // no copy: %234 aliases its part of %229
   strided_copy(s, ((bf16*)P[229]), ((bf16*)P[235]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
   // %236 = layernorm(%199) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[199]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[236]), 32, 64, 0.000001, false);
@@ -860,7 +859,7 @@ static void layer_8(Stream s) {
   // %240 = linear(%237, @double_blocks.1.img_attn_qkv.weight, @double_blocks.1.img_attn_qkv.bias) from examples/hunyuan-video/dit.mc:103
   linear(s, ((bf16*)P[237]), ((bf16*)P[238]), ((bf16*)P[239]), ((bf16*)P[240]), 32, 192, 64);
   // %241 = reshape(%240) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[240]), ((bf16*)P[241]), Strided{1, {6144}, {1}, {1}, 0, 0});
+  // no copy: %241 = %240 + 0 B
   // %242, %243, %244 = chunk(%241) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[241]), ((bf16*)P[242]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[241]), ((bf16*)P[243]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 64, 0});
@@ -880,7 +879,7 @@ static void layer_8(Stream s) {
   // %255 = linear(%252, @double_blocks.1.txt_attn_qkv.weight, @double_blocks.1.txt_attn_qkv.bias) from examples/hunyuan-video/dit.mc:106
   linear(s, ((bf16*)P[252]), ((bf16*)P[253]), ((bf16*)P[254]), ((bf16*)P[255]), 8, 192, 64);
   // %256 = reshape(%255) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[255]), ((bf16*)P[256]), Strided{1, {1536}, {1}, {1}, 0, 0});
+  // no copy: %256 = %255 + 0 B
   // %257, %258, %259 = chunk(%256) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[256]), ((bf16*)P[257]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[256]), ((bf16*)P[258]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
@@ -901,10 +900,9 @@ static void layer_8(Stream s) {
   // %267 = attention(%264, %265, %266, %6) from examples/hunyuan-video/dit.mc:114
   attention(s, ((bf16*)P[264]), ((bf16*)P[265]), ((bf16*)P[266]), ((bf16*)P[267]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
   // %268 = reshape(%267) from examples/hunyuan-video/dit.mc:114
-  strided_copy(s, ((bf16*)P[267]), ((bf16*)P[268]), Strided{1, {2560}, {1}, {1}, 0, 0});
+  // no copy: %268 = %267 + 0 B
   // %269, %270 = split(%268) from examples/hunyuan-video/dit.mc:115
-  strided_copy(s, ((bf16*)P[268]), ((bf16*)P[269]), Strided{3, {1, 32, 64}, {2560, 64, 1}, {2048, 64, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[268]), ((bf16*)P[270]), Strided{3, {1, 8, 64}, {2560, 64, 1}, {512, 64, 1}, 2048, 0});
+  // no copy: %269 = %267 + 0 B, %270 = %267 + 4096 B
   // %273 = linear(%269, @double_blocks.1.img_attn_proj.weight, @double_blocks.1.img_attn_proj.bias) from examples/hunyuan-video/dit.mc:117
   linear(s, ((bf16*)P[269]), ((bf16*)P[271]), ((bf16*)P[272]), ((bf16*)P[273]), 32, 64, 64);
   // %274 = gate(%273, %222) from examples/hunyuan-video/dit.mc:117
@@ -959,9 +957,9 @@ static void layer_10(Stream s) {
   // %307 = linear(%304, @single_blocks.0.modulation.linear.weight, @single_blocks.0.modulation.linear.bias) from examples/hunyuan-video/dit.mc:126
   linear(s, ((bf16*)P[304]), ((bf16*)P[305]), ((bf16*)P[306]), ((bf16*)P[307]), 1, 192, 64);
   // %308, %309, %310 = chunk(%307) from examples/hunyuan-video/dit.mc:126
-  strided_copy(s, ((bf16*)P[307]), ((bf16*)P[308]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 0, 0});
+  // no copy: %308 aliases its part of %307
   strided_copy(s, ((bf16*)P[307]), ((bf16*)P[309]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[307]), ((bf16*)P[310]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 128, 0});
+  // no copy: %310 aliases its part of %307
   // %311 = layernorm(%303) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[303]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[311]), 40, 64, 0.000001, false);
   // %312 = modulate(%311, %308, %309) from examples/hunyuan-video/dit.mc:70
@@ -972,7 +970,7 @@ static void layer_10(Stream s) {
   strided_copy(s, ((bf16*)P[315]), ((bf16*)P[316]), Strided{3, {1, 40, 192}, {17920, 448, 1}, {7680, 192, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[315]), ((bf16*)P[317]), Strided{3, {1, 40, 256}, {17920, 448, 1}, {10240, 256, 1}, 192, 0});
   // %318 = reshape(%316) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[316]), ((bf16*)P[318]), Strided{1, {7680}, {1}, {1}, 0, 0});
+  // no copy: %318 = %316 + 0 B
   // %319, %320, %321 = chunk(%318) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[318]), ((bf16*)P[319]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[318]), ((bf16*)P[320]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 64, 0});
@@ -982,11 +980,9 @@ static void layer_10(Stream s) {
   // %325 = rmsnorm(%320, @single_blocks.0.k_norm.weight) from examples/hunyuan-video/dit.mc:130
   layernorm(s, ((bf16*)P[320]), ((bf16*)P[324]), (const bf16*)nullptr, ((bf16*)P[325]), 160, 16, 0.000001, true);
   // %326, %327 = split(%323) from examples/hunyuan-video/dit.mc:132
-  strided_copy(s, ((bf16*)P[323]), ((bf16*)P[326]), Strided{4, {1, 32, 4, 16}, {2560, 64, 16, 1}, {2048, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[323]), ((bf16*)P[327]), Strided{4, {1, 8, 4, 16}, {2560, 64, 16, 1}, {512, 64, 16, 1}, 2048, 0});
+  // no copy: %326 = %323 + 0 B, %327 = %323 + 4096 B
   // %328, %329 = split(%325) from examples/hunyuan-video/dit.mc:133
-  strided_copy(s, ((bf16*)P[325]), ((bf16*)P[328]), Strided{4, {1, 32, 4, 16}, {2560, 64, 16, 1}, {2048, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[325]), ((bf16*)P[329]), Strided{4, {1, 8, 4, 16}, {2560, 64, 16, 1}, {512, 64, 16, 1}, 2048, 0});
+  // no copy: %328 = %325 + 0 B, %329 = %325 + 4096 B
   // %330 = rope(%326) from examples/hunyuan-video/dit.mc:66
   rope(s, ((bf16*)P[326]), ((bf16*)P[330]), RopeArgs{1, 32, 4, 16, 3, {2, 4, 4}, {4, 6, 6}, 256.0, true});
   // %331 = concat(%330, %327) from examples/hunyuan-video/dit.mc:134
@@ -1000,7 +996,7 @@ static void layer_10(Stream s) {
   // %334 = attention(%331, %333, %321, %6) from examples/hunyuan-video/dit.mc:136
   attention(s, ((bf16*)P[331]), ((bf16*)P[333]), ((bf16*)P[321]), ((bf16*)P[334]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
   // %335 = reshape(%334) from examples/hunyuan-video/dit.mc:136
-  strided_copy(s, ((bf16*)P[334]), ((bf16*)P[335]), Strided{1, {2560}, {1}, {1}, 0, 0});
+  // no copy: %335 = %334 + 0 B
   // %336 = gelu(%317) from examples/hunyuan-video/dit.mc:137
   unary(s, ((bf16*)P[317]), ((bf16*)P[336]), 10240, OP_GELU_TANH);
   // %337 = concat(%335, %336) from examples/hunyuan-video/dit.mc:137
@@ -1020,9 +1016,9 @@ static void layer_11(Stream s) {
   // %346 = linear(%343, @single_blocks.1.modulation.linear.weight, @single_blocks.1.modulation.linear.bias) from examples/hunyuan-video/dit.mc:126
   linear(s, ((bf16*)P[343]), ((bf16*)P[344]), ((bf16*)P[345]), ((bf16*)P[346]), 1, 192, 64);
   // %347, %348, %349 = chunk(%346) from examples/hunyuan-video/dit.mc:126
-  strided_copy(s, ((bf16*)P[346]), ((bf16*)P[347]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 0, 0});
+  // no copy: %347 aliases its part of %346
   strided_copy(s, ((bf16*)P[346]), ((bf16*)P[348]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[346]), ((bf16*)P[349]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 128, 0});
+  // no copy: %349 aliases its part of %346
   // %350 = layernorm(%342) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[342]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[350]), 40, 64, 0.000001, false);
   // %351 = modulate(%350, %347, %348) from examples/hunyuan-video/dit.mc:70
@@ -1033,7 +1029,7 @@ static void layer_11(Stream s) {
   strided_copy(s, ((bf16*)P[354]), ((bf16*)P[355]), Strided{3, {1, 40, 192}, {17920, 448, 1}, {7680, 192, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[354]), ((bf16*)P[356]), Strided{3, {1, 40, 256}, {17920, 448, 1}, {10240, 256, 1}, 192, 0});
   // %357 = reshape(%355) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[355]), ((bf16*)P[357]), Strided{1, {7680}, {1}, {1}, 0, 0});
+  // no copy: %357 = %355 + 0 B
   // %358, %359, %360 = chunk(%357) from examples/hunyuan-video/dit.mc:62
   strided_copy(s, ((bf16*)P[357]), ((bf16*)P[358]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 0, 0});
   strided_copy(s, ((bf16*)P[357]), ((bf16*)P[359]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 64, 0});
@@ -1043,11 +1039,9 @@ static void layer_11(Stream s) {
   // %364 = rmsnorm(%359, @single_blocks.1.k_norm.weight) from examples/hunyuan-video/dit.mc:130
   layernorm(s, ((bf16*)P[359]), ((bf16*)P[363]), (const bf16*)nullptr, ((bf16*)P[364]), 160, 16, 0.000001, true);
   // %365, %366 = split(%362) from examples/hunyuan-video/dit.mc:132
-  strided_copy(s, ((bf16*)P[362]), ((bf16*)P[365]), Strided{4, {1, 32, 4, 16}, {2560, 64, 16, 1}, {2048, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[362]), ((bf16*)P[366]), Strided{4, {1, 8, 4, 16}, {2560, 64, 16, 1}, {512, 64, 16, 1}, 2048, 0});
+  // no copy: %365 = %362 + 0 B, %366 = %362 + 4096 B
   // %367, %368 = split(%364) from examples/hunyuan-video/dit.mc:133
-  strided_copy(s, ((bf16*)P[364]), ((bf16*)P[367]), Strided{4, {1, 32, 4, 16}, {2560, 64, 16, 1}, {2048, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[364]), ((bf16*)P[368]), Strided{4, {1, 8, 4, 16}, {2560, 64, 16, 1}, {512, 64, 16, 1}, 2048, 0});
+  // no copy: %367 = %364 + 0 B, %368 = %364 + 4096 B
   // %369 = rope(%365) from examples/hunyuan-video/dit.mc:66
   rope(s, ((bf16*)P[365]), ((bf16*)P[369]), RopeArgs{1, 32, 4, 16, 3, {2, 4, 4}, {4, 6, 6}, 256.0, true});
   // %370 = concat(%369, %366) from examples/hunyuan-video/dit.mc:134
@@ -1061,7 +1055,7 @@ static void layer_11(Stream s) {
   // %373 = attention(%370, %372, %360, %6) from examples/hunyuan-video/dit.mc:136
   attention(s, ((bf16*)P[370]), ((bf16*)P[372]), ((bf16*)P[360]), ((bf16*)P[373]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
   // %374 = reshape(%373) from examples/hunyuan-video/dit.mc:136
-  strided_copy(s, ((bf16*)P[373]), ((bf16*)P[374]), Strided{1, {2560}, {1}, {1}, 0, 0});
+  // no copy: %374 = %373 + 0 B
   // %375 = gelu(%356) from examples/hunyuan-video/dit.mc:137
   unary(s, ((bf16*)P[356]), ((bf16*)P[375]), 10240, OP_GELU_TANH);
   // %376 = concat(%374, %375) from examples/hunyuan-video/dit.mc:137
@@ -1081,10 +1075,10 @@ static void layer_12(Stream s) {
   // %385 = linear(%382, @final_layer.adaLN_modulation.1.weight, @final_layer.adaLN_modulation.1.bias) from examples/hunyuan-video/dit.mc:142
   linear(s, ((bf16*)P[382]), ((bf16*)P[383]), ((bf16*)P[384]), ((bf16*)P[385]), 1, 128, 64);
   // %386, %387 = chunk(%385) from examples/hunyuan-video/dit.mc:142
-  strided_copy(s, ((bf16*)P[385]), ((bf16*)P[386]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 0, 0});
+  // no copy: %386 aliases its part of %385
   strided_copy(s, ((bf16*)P[385]), ((bf16*)P[387]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 64, 0});
   // %388 = slice(%381) from examples/hunyuan-video/dit.mc:143
-  strided_copy(s, ((bf16*)P[381]), ((bf16*)P[388]), Strided{3, {1, 32, 64}, {2560, 64, 1}, {2048, 64, 1}, 0, 0});
+  // no copy: %388 = %381 + 0 B
   // %389 = layernorm(%388) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[388]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[389]), 32, 64, 0.000001, false);
   // %390 = modulate(%389, %386, %387) from examples/hunyuan-video/dit.mc:70
