@@ -10,6 +10,7 @@
 // does not change the code yet (kernels are not tuned per hardware profile).
 import { execFileSync } from 'node:child_process';
 import { startTicker } from '../report/ticker.js';
+import { type HardwareProfile, ProfileError, loadProfile } from '../hw/profile.js';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ interface BuildOptions {
   readonly arena: ArenaMode;
   readonly offsets?: ExternalOffsets;
   readonly hw?: string;
+  /** The --hw profile: a program that will not fit its GPU gets a warning. */
+  readonly gpu?: HardwareProfile;
   readonly backend: 'cpu' | 'cuda';
   readonly arch: string;
   readonly build: boolean;
@@ -63,6 +66,10 @@ async function writeProgram(g: Graph, sources: EmitOptions['sources'], dir: stri
     process.stderr.write(`mc compile: error: ${(e as Error).message}\n`);
     return 1;
   }
+  const device = (o.streamWeights ? 2 * emitted.slotBytes : emitted.plan.weightTotal) + emitted.plan.total;
+  const usable = o.gpu ? o.gpu.gpu.memoryBytes - (o.gpu.gpu.reservedBytes ?? 0) : Infinity;
+  if (o.backend === 'cuda' && device > usable)
+    process.stderr.write(`mc compile: warning: ${g.model} needs ${bytes(device)} of GPU memory (weights${o.streamWeights ? ' slots' : ''} + arena), more than the ${bytes(usable)} of ${o.hw}; ${o.streamWeights ? 'use a smaller size or more GPUs' : 'try --offload-weights'}\n`);
   // compileCommand checked the output folder (checkOutputDir) before anything was written.
   try {
     mkdirSync(join(dir, 'runtime'), { recursive: true });
@@ -183,7 +190,14 @@ export async function compileCommand(argv: string[]): Promise<number> {
   if (v.pipeline) readSpec(v.vae!); // an unreadable --vae fails before the DiT is written
   const fe = frontEnd(positionals[0], v.model, v.set);
   if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
-  const o: BuildOptions = { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, hw: v.hw, backend: v.backend as 'cpu' | 'cuda', arch: v.arch!, build: !v['no-build'], streamWeights: v['offload-weights']! };
+  let gpu: HardwareProfile | undefined;
+  try {
+    gpu = v.hw === undefined ? undefined : loadProfile(v.hw);
+  } catch (e) {
+    if (e instanceof ProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const o: BuildOptions = { storage: v.dtype as Storage, arena: v.arena as ArenaMode, offsets, hw: v.hw, gpu, backend: v.backend as 'cpu' | 'cuda', arch: v.arch!, build: !v['no-build'], streamWeights: v['offload-weights']! };
   const dir = v.out;
   try {
     if (!v.pipeline) {

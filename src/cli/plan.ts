@@ -54,6 +54,10 @@ export async function planCommand(argv: string[]): Promise<number> {
   const tp = int(values.tp, 'tp', 1), ulysses = int(values.ulysses, 'ulysses', 1), cp = int(values.cp, 'cp', 1);
   const zero = int(values.zero, 'zero', 0, 0);
   if (zero > 3) throw new UsageError(`--zero expects 0, 1, 2 or 3, got ${zero}`);
+  // Inference plans hold weights (resident or streamed) and transient activations only: the
+  // training-memory flags would be silently ignored, so they are refused.
+  if (mode === 'infer' && zero > 0) throw new UsageError('--zero applies to --mode train (it shards gradients and optimizer states); an inference plan keeps the weights on every GPU, or streams them with --offload-weights');
+  if (mode === 'infer' && values.strategy !== undefined) throw new UsageError('--strategy applies to --mode train (which activations to keep); an inference plan keeps only transient activations');
   const inner = tp * ulysses * cp;
   const gpus = int(values.gpus, 'gpus', values.dp ? inner * int(values.dp, 'dp', 1) : inner);
   const dp = int(values.dp, 'dp', Math.max(1, Math.floor(gpus / inner)));
