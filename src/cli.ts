@@ -2,7 +2,7 @@
 // The `mc` command: dispatches to one module per subcommand. Usage errors exit 2 with one line;
 // spec errors are diagnostics (exit 1), and so are files that cannot be written; nothing reaches the
 // user as a stack trace. A closed stdout (`mc ... | head -1`) is not an error.
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT_DIAGNOSTICS, EXIT_USAGE, OutputError, UsageError, ioReason, isErrnoError } from './cli/common.js';
 import { INSPECT_USAGE, inspectCommand } from './cli/inspect.js';
@@ -48,6 +48,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return cmd === undefined ? EXIT_USAGE : 0;
   }
+  if (cmd === '--version' || cmd === '-V') {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`mc ${pkg.version}\n`);
+    return 0;
+  }
   const load = COMMANDS[cmd];
   if (!load) {
     process.stderr.write(`mc: error: unknown command '${cmd}'; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
@@ -59,7 +64,11 @@ export async function main(argv: string[]): Promise<number> {
     // parseArgs reports unknown or malformed options with an ERR_PARSE_ARGS_* code.
     const code = (e as { code?: string }).code ?? '';
     if (e instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`mc ${cmd}: error: ${(e as Error).message}\n`);
+      // parseArgs takes "--gpus -1" for a missing value followed by an option; say it in one line.
+      const msg = (e as Error).message;
+      const neg = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(msg);
+      const line = neg ? `${neg[1]} takes a value that does not start with '-' (negative numbers are not allowed)` : msg.split('\n')[0].replace(/\. To specify a positional argument .*$/, '');
+      process.stderr.write(`mc ${cmd}: error: ${line}\n`);
       return EXIT_USAGE;
     }
     if (e instanceof OutputError) {
