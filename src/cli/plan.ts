@@ -135,7 +135,13 @@ export async function planCommand(argv: string[]): Promise<number> {
   const fits = (tiled ? tiled.fits : plan.mode === 'infer' ? plan.fits : plan.plan.fits) && arena.arenaBytes <= plan.capacityBytes;
   if (fits) return EXIT_OK;
   if (tiled) {
-    process.stderr.write(`mc plan: error: one ${tiled.tile.frames}x${tiled.tile.height}x${tiled.tile.width} tile needs ${(tiled.plan.peakBytes / 2 ** 30).toFixed(2)} GiB, over the GPU or --tile-budget: try a smaller --tile, or --tile auto\n`);
+    const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+    // With --tile auto every candidate was over: name the smallest, and what it would take.
+    const least = tiled.candidates.filter((c) => Number.isFinite(c.peakBytes)).sort((a, b) => a.peakBytes - b.peakBytes)[0];
+    const msg = least
+      ? `no tile fits: the smallest tried, ${least.tile.frames}x${least.tile.height}x${least.tile.width}, needs ${gib(least.peakBytes)}; raise --tile-budget to at least that, or use a GPU with more memory`
+      : `one ${tiled.tile.frames}x${tiled.tile.height}x${tiled.tile.width} tile needs ${gib(tiled.plan.peakBytes)}, over the GPU or --tile-budget: try a smaller --tile, or --tile auto`;
+    process.stderr.write(`mc plan: error: ${msg}\n`);
     return EXIT_DIAGNOSTICS;
   }
 
