@@ -3,6 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { modelStats } from '../src/analysis/cost.js';
 import { compileSpec } from '../src/driver/pipeline.js';
+import { formatCount } from '../src/ir/print.js';
 import { verifyGraph } from '../src/ir/verify.js';
 import { fromText } from './helpers.js';
 
@@ -173,5 +174,55 @@ describe('guards', () => {
   it('reports one error per mistake even inside a block used 40 times', () => {
     const r = fromText('block B(x) { return linear["fc"](x, 0) }\nmodel m { input x: bf16[2, 4]\n repeat 40 as i { x = B["b.{i}"](x) }\n output x }');
     expect(r.diagnostics).toHaveLength(1);
+  });
+});
+
+describe('inputs and outputs', () => {
+  const m = (body: string) => `model m {\n  input x: bf16[2, 4]\n${body}\n}`;
+
+  it('reports a name declared twice at the second declaration, naming the first line (MC2008)', () => {
+    const twice = fromText(m('  output o = silu(x)\n  output o = gelu(x)'));
+    expect(twice.diagnostics.map((d) => [d.code, d.message])).toEqual([['MC2008', "'o' is already defined at line 3."]]);
+    expect(codes(m('  input x: bf16[3, 4]\n  output x'))).toEqual(['MC2008']);
+    expect(codes(m('  output x = silu(x)'))).toEqual(['MC2008']);
+    expect(codes(m('  output o = silu(x)\n  input o: bf16[2]'))).toEqual(['MC2008']);
+    expect(codes(m('  output x\n  output x'))).toEqual(['MC2008']);
+  });
+
+  it('reports one tensor output under a second name (MC2019)', () => {
+    expect(codes(m('  output o = silu(x)\n  output p = o'))).toEqual(['MC2019']);
+    expect(codes(m('  output y = x'))).toEqual(['MC2019']);
+  });
+
+  it('passes an input through as an output of its own name, once', () => {
+    const g = graphOf(m('  y = silu(x)\n  output x\n  output y'));
+    expect(g.outputs.map((id) => g.tensors[id].name)).toEqual(['x', 'y']);
+    expect(g.outputs[0]).toBe(g.inputs[0]);
+  });
+});
+
+describe('size limits', () => {
+  it('accepts a tensor of exactly 2^53 - 1 bytes and rejects one byte per element more (MC2009)', () => {
+    expect(codes('model m {\n  input x: bool[9007199254740991]\n  output x\n}')).toEqual([]);
+    expect(codes('model m {\n  input x: i32[9007199254740991]\n  output x\n}')).toEqual(['MC2009']);
+  });
+
+  it('rejects a too-large input, weight or op output at the declaration or op that makes it', () => {
+    const text = 'dim n = 300000\nmodel m {\n  input x: fp32[n, n, n]\n  output o = linear["l"](x, n)\n}';
+    const r = fromText(text);
+    expect(r.diagnostics.map((d) => [d.code, d.span.start])).toEqual([['MC2009', text.indexOf('input x')]]);
+    expect(r.diagnostics[0].message).toMatch(/input 'x' fp32\[300000, 300000, 300000\] is too large: 2\.70e\+16 elements, 1\.08e\+17 bytes/);
+    expect(fromText('model m {\n  input v: bf16[1, 1000000000000]\n  output o = linear["l"](v, 1000000000000)\n}').diagnostics[0].message)
+      .toMatch(/linear weight 'weight' bf16\[1000000000000, 1000000000000\] is too large/);
+    expect(fromText('model m {\n  input u: fp16[1, 1, 1, 1, 1]\n  output o = upsample(u, factor=(1, 100000000, 100000000))\n}').diagnostics[0].message)
+      .toMatch(/upsample output fp16\[1, 1, 1, 100000000, 100000000\] is too large/);
+  });
+
+  it('prints counts past 2^53 - 1 as approximate, never with separators in an exponent', () => {
+    expect(formatCount(1234567)).toBe('1,234,567');
+    expect(formatCount(Number.MAX_SAFE_INTEGER)).toBe('9,007,199,254,740,991');
+    expect(formatCount(2 ** 53 + 2)).toBe('~9.007e+15');
+    expect(formatCount(1.000000000001e24)).toBe('~1.000e+24');
+    expect(formatCount(0)).toBe('0');
   });
 });

@@ -1,6 +1,7 @@
 // Shape inference and FLOP rules of individual ops, on small hand-checked cases.
 import { describe, expect, it } from '@jest/globals';
 import { modelStats, opCost } from '../src/analysis/cost.js';
+import { OPS } from '../src/ops/registry.js';
 import { fromText } from './helpers.js';
 
 /** Elaborates `output y = EXPR` over the given inputs; returns y's shape and the graph. */
@@ -103,5 +104,58 @@ describe('norms, linear and reductions', () => {
   it('modulate and gate broadcast a per-sample vector over tokens', () => {
     expect(run('input x: bf16[2, 7, 4]\ninput s: bf16[2, 4]', 'gate(modulate(x, s, s), s)').shape).toEqual([2, 7, 4]);
     expect(errorOf('input x: bf16[2, 7, 4]\ninput s: bf16[2, 5]', 'modulate(x, s, s)')).toMatch(/shift must be \[2, 4\]/);
+  });
+});
+
+describe('dtype rules', () => {
+  // The per-op decision, pinned: which tensor parameters need float, which take integers or bools,
+  // and which (views, add/sub/mul, cast, upsample, unpatchify) take any dtype.
+  it('every op declares the dtypes its tensor parameters accept', () => {
+    const rules: Record<string, Record<string, string>> = {};
+    for (const d of OPS.values()) {
+      const r = Object.fromEntries(d.params.filter((p) => p.dtype).map((p) => [p.name, p.dtype!]));
+      if (Object.keys(r).length > 0) rules[d.name] = r;
+    }
+    expect(OPS.size).toBe(29);
+    expect(rules).toEqual({
+      linear: { x: 'float' }, matmul: { a: 'float', b: 'float' },
+      attention: { q: 'float', k: 'float', v: 'float', mask: 'bool' }, rope: { x: 'float' },
+      layernorm: { x: 'float' }, rmsnorm: { x: 'float' }, groupnorm: { x: 'float' },
+      silu: { x: 'float' }, gelu: { x: 'float' },
+      modulate: { x: 'float', shift: 'float', scale: 'float' }, gate: { x: 'float', g: 'float' },
+      conv3d: { x: 'float' }, embedding: { ids: 'index' }, timestep_embedding: { t: 'numeric' },
+      mean: { x: 'float', mask: 'bool' }, sum: { x: 'numeric', mask: 'bool' },
+    });
+  });
+
+  it.each([
+    ['silu(i)', /silu x must be floating point .* got i32/],
+    ['gelu(b)', /gelu x must be floating point .* got bool/],
+    ['linear["l"](i, 4)', /linear x must be floating point/],
+    ['layernorm["ln"](i)', /layernorm x must be floating point/],
+    ['rmsnorm["ln"](i)', /rmsnorm x must be floating point/],
+    ['attention(q, q, q)', /attention q must be floating point/],
+    ['rope(q)', /rope x must be floating point/],
+    ['matmul(i, i)', /matmul a must be floating point/],
+    ['mean(i, 1)', /mean x must be floating point/],
+    ['modulate(x, s, cast(s, dtype="i32"))', /modulate scale must be floating point/],
+    ['sum(b, 1)', /sum x must be numeric \(not bool\), got bool/],
+    ['sum(x, 1, mask=i)', /sum mask must be bool, got i32/],
+    ['attention(h, h, h, mask=cast(b, dtype="fp32"))', /attention mask must be bool, got fp32/],
+    ['timestep_embedding(cast(s, dtype="bool"))', /timestep_embedding t must be numeric/],
+    ['linear["l"](x, 4, dtype="i64")', /linear dtype must be floating point .* got "i64"/],
+    ['embedding["e"](i, 10, 4, dtype="fp8")', /embedding dtype must be floating point .* got "fp8"/],
+  ])('%s is a dtype error (MC2004)', (expr, message) => {
+    const inputs = 'input i: i32[2, 4]\ninput b: bool[2, 4]\ninput x: bf16[2, 4]\ninput s: bf16[2]\ninput q: i32[2, 8, 4, 16]\ninput h: bf16[2, 8, 4, 16]';
+    const d = fromText(`model m {\n${inputs}\noutput y = ${expr}\n}`).diagnostics;
+    expect(d.map((e) => e.code)).toEqual(['MC2004']);
+    expect(d[0].message).toMatch(message);
+  });
+
+  it('integer tensors still flow through views, add/sub/mul, sum, cast, upsample and index inputs', () => {
+    expect(run('input i: i32[2, 4]', 'sum(transpose(reshape(i, (4, 2)), 0, 1) * i - slice(concat(i, i, axis=0), 0, 0, 2) + i, 1)').shape).toEqual([2]);
+    expect(run('input i: i64[1, 1, 2, 2, 2]', 'upsample(i, factor=2)').shape).toEqual([1, 1, 3, 4, 4]);
+    expect(run('input t: i32[3]', 'timestep_embedding(t, size=8)').shape).toEqual([3, 8]);
+    expect(run('input i: i32[2, 4]', 'silu(cast(i, dtype="fp32"))').shape).toEqual([2, 4]);
   });
 });

@@ -40,3 +40,17 @@ describe('verifyGraph', () => {
     expect(verifyGraph(withTensor(g, b.id, (t) => ({ ...t, name: a.name }))).join()).toMatch(/appears twice/);
   });
 });
+
+describe('verifyGraph: inputs, outputs and sizes', () => {
+  it('reports two inputs/outputs with one name, and a tensor listed twice', () => {
+    const g = base();
+    const out = g.outputs[0];
+    expect(verifyGraph(withTensor(g, out, (t) => ({ ...t, name: g.tensors[g.inputs[0]].name }))).join()).toMatch(/output name \S+ is used by tensors/);
+    expect(verifyGraph({ ...g, outputs: [out, out] }).join()).toMatch(/is listed twice/);
+  });
+
+  it('reports a tensor whose byte size is not an exact integer', () => {
+    const g = base();
+    expect(verifyGraph(withTensor(g, g.inputs[0], (t) => ({ ...t, shape: [300000, 300000, 300000] }))).join()).toMatch(/is too large/);
+  });
+});

@@ -202,10 +202,6 @@ export function frontEnd(path: string, model: string | undefined, sets: readonly
   return r;
 }
 
-export function groupDigits(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
 /** 12.07 PFLOP, 26.97 TFLOP, ... (SI prefixes, 4 significant digits). */
 export function si(n: number, unit: string): string {
   const prefixes: [number, string][] = [[1e18, 'E'], [1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];

@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { modelStats } from '../analysis/cost.js';
 import { printGraph } from '../ir/print.js';
-import { EXIT_OK, UsageError, bytes, frontEnd, groupDigits, si } from './common.js';
+import { EXIT_OK, UsageError, bytes, frontEnd, si } from './common.js';
+import { formatCount } from '../ir/print.js';
 
 export const INSPECT_USAGE = 'mc inspect FILE [--model NAME] [--set NAME=INT]... [--json | --ir]';
 
@@ -34,7 +35,7 @@ export function inspectCommand(argv: string[]): number {
     return EXIT_OK;
   }
   const dims = Object.entries(g.dims).map(([k, v]) => `${k}=${v}`).join(' ');
-  const rows = s.layers.map((l) => [l.name, l.kind, groupDigits(l.params), si(l.flopsForward, 'FLOP')]);
+  const rows = s.layers.map((l) => [l.name, l.kind, formatCount(l.params), si(l.flopsForward, 'FLOP')]);
   const head = ['layer', 'kind', 'params', 'FLOPs fwd'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((c, i) => (i >= 2 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
@@ -44,7 +45,7 @@ export function inspectCommand(argv: string[]): number {
     line(w.map((n) => '-'.repeat(n))),
     ...rows.map(line),
     '',
-    `params           ${groupDigits(s.params)} (${bytes(s.paramBytes)})`,
+    `params           ${formatCount(s.params)} (${bytes(s.paramBytes)})`,
     `FLOPs forward    ${si(s.flopsForward, 'FLOP')}  (GEMM ${si(s.flopsGemm, 'FLOP')}, conv ${si(s.flopsConv, 'FLOP')}, attention ${si(s.flopsAttention, 'FLOP')})`,
     `FLOPs elementwise ${si(s.flopsElementwise, 'FLOP')} (estimate; not in FLOPs forward)`,
     `inputs           ${g.inputs.map((t) => fmtTensor(g.tensors[t])).join(', ')}`,

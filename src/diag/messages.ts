@@ -30,6 +30,7 @@ export const MESSAGES = {
   MC2016: "Unknown dim '{0}' in --set: this model's dims are {1}.",
   MC2017: "Weight '{0}' is tied but no weight of that name exists yet.",
   MC2018: 'Block returns {0} values but {1} names are assigned.',
+  MC2019: "Output '{0}' is the same tensor as {1} '{2}' (line {3}); a tensor has one name, so output it once, as '{2}'.",
 } as const;
 
 export type MessageCode = keyof typeof MESSAGES;

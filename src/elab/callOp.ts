@@ -1,6 +1,7 @@
 // Calls one op from the table: evaluates and binds arguments, runs shape inference, creates
 // (or, when tied, looks up) the weights it owns, and appends the op to the graph.
 import type { Span } from '../diag/source.js';
+import { tooLarge } from '../ir/types.js';
 import { OPS } from '../ops/registry.js';
 import { OpError, type TensorInfo, shapeStr } from '../ops/types.js';
 import type * as A from '../syntax/ast.js';
@@ -29,6 +30,11 @@ export function callOpByName(el: Elaborator, name: string, args: CallArg[], span
   } catch (err) {
     if (err instanceof OpError) return el.error(err.code, span, ...err.args);
     throw err;
+  }
+  // Every tensor the op makes must have an exact element count and byte size (MC2009).
+  for (const t of [...inferred.outputs, ...(inferred.weights ?? [])]) {
+    const big = tooLarge(t.shape, t.dtype);
+    if (big) return el.error('MC2009', span, `${'suffix' in t ? `${name} weight '${t.suffix}'` : `${name} output`} ${big}`);
   }
   const weightIds: number[] = [];
   const weights = inferred.weights ?? [];

@@ -4,7 +4,7 @@
 import { diag, type Diagnostic } from '../diag/diagnostic.js';
 import type { MessageCode } from '../diag/messages.js';
 import type { SourceFile, Span } from '../diag/source.js';
-import { DTYPES, type DType, type Graph } from '../ir/types.js';
+import { DTYPES, type DType, type Graph, tooLarge } from '../ir/types.js';
 import type * as A from '../syntax/ast.js';
 import { GraphBuilder } from './builder.js';
 import { evalBinary, interpolate } from './arith.js';
@@ -47,6 +47,11 @@ export class Elaborator {
   private readonly dimNames = new Map<string, Span>();
   private readonly globals = new Env();
   private readonly unnamed = new Map<string, number>();
+  /**
+   * The model's input and output names (the IR's tensor names for them): the tensor, where the name
+   * was first declared, and where it was marked as an output (an input passed through: `output x`).
+   */
+  private readonly io = new Map<string, { id: number; span: Span; output?: Span }>();
 
   constructor(private readonly ast: A.FileAst, private readonly sources: ReadonlyMap<string, SourceFile>,
     private readonly opts: ElabOptions) {}
@@ -144,14 +149,43 @@ export class Elaborator {
       else if (!isPoisoned(v)) this.error(v.k === 'int' ? 'MC2009' : 'MC2010', e.span, v.k === 'int' ? `axis sizes must be positive, got ${v.v}` : 'an integer axis size', describe(v));
     }
     if (shape.length !== s.shape.length) { ctx.env.set(s.name, POISON); return; }
-    ctx.env.set(s.name, { k: 'tensor', id: this.b.addInput(s.name, shape, s.dtype as DType, s.span) });
+    const first = this.io.get(s.name);
+    if (first) { ctx.env.set(s.name, this.error('MC2008', s.span, s.name, this.lineOf(first.span))); return; }
+    const big = tooLarge(shape, s.dtype as DType);
+    if (big) { ctx.env.set(s.name, this.error('MC2009', s.span, `input '${s.name}' ${big}`)); return; }
+    const id = this.b.addInput(s.name, shape, s.dtype as DType, s.span);
+    this.io.set(s.name, { id, span: s.span });
+    ctx.env.set(s.name, { k: 'tensor', id });
   }
 
+  /**
+   * Marks a model output. Inputs and outputs are looked up by name (eval, compiled programs), so
+   * each name is declared once; `output x` of input x passes the input through under its own name.
+   * A tensor has one name: outputting an input or an output again under a new name is an error.
+   * A name declared twice is reported at the second declaration and poisoned after it.
+   */
   private execOutput(s: Extract<A.Stmt, { kind: 'output' }>, ctx: Ctx): void {
     const v = s.value ? this.eval(s.value, ctx) : ctx.env.lookup(s.name) ?? this.error('MC2001', s.span, s.name);
-    if (v.k === 'tensor') this.b.markOutput(v.id, s.name);
-    else if (!isPoisoned(v)) this.error('MC2010', s.value?.span ?? s.span, 'a tensor for an output', describe(v));
     ctx.env.set(s.name, v);
+    if (v.k !== 'tensor') {
+      if (!isPoisoned(v)) this.error('MC2010', s.value?.span ?? s.span, 'a tensor for an output', describe(v));
+      return;
+    }
+    const first = this.io.get(s.name);
+    if (first && (first.output || first.id !== v.id)) {
+      ctx.env.set(s.name, this.error('MC2008', s.span, s.name, this.lineOf(first.output ?? first.span)));
+      return;
+    }
+    const t = this.b.tensors[v.id];
+    if (!first && (t.kind === 'input' || t.kind === 'output')) {
+      const named = this.io.get(t.name);
+      const at = t.kind === 'output' ? named?.output : named?.span;
+      this.error('MC2019', s.span, s.name, t.kind, t.name, this.lineOf(at ?? t.origin));
+      return;
+    }
+    this.b.markOutput(v.id, s.name);
+    if (first) first.output = s.span;
+    else this.io.set(s.name, { id: v.id, span: s.span, output: s.span });
   }
 
   private execRepeat(s: Extract<A.Stmt, { kind: 'repeat' }>, ctx: Ctx): void {

@@ -25,3 +25,15 @@ export function printGraph(g: Graph, sources?: ReadonlyMap<string, SourceFile>):
   for (const id of g.outputs) lines.push(`  output %${id} ${g.tensors[id].name}: ${ty(g.tensors[id])}`);
   return lines.join('\n') + '\n';
 }
+
+/**
+ * A count (parameters, elements, bytes) with thousands separators: `1,234,567`. Counts past
+ * 2^53 - 1 are not exact in a double, so they print as approximate scientific notation
+ * (`~1.351e+16`) instead of digits that look exact; separators never touch an exponent.
+ */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const r = Math.round(n);
+  if (Math.abs(r) > Number.MAX_SAFE_INTEGER) return `~${r.toPrecision(4)}`;
+  return String(r).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}

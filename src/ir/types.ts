@@ -59,6 +59,18 @@ export function tensorBytes(t: Tensor): number {
   return numel(t.shape) * DTYPE_BYTES[t.dtype];
 }
 
+/**
+ * Why a tensor of this shape and dtype is too large for the IR, or undefined if it is not: every
+ * element count and byte size must be an exact integer (at most 2^53 - 1), since planners and
+ * allocators do integer arithmetic on them. Bytes >= elements, so checking bytes covers both.
+ */
+export function tooLarge(shape: readonly number[], dtype: DType): string | undefined {
+  const n = numel(shape);
+  const b = n * DTYPE_BYTES[dtype];
+  if (b <= Number.MAX_SAFE_INTEGER) return undefined;
+  return `${dtype}${formatShape(shape)} is too large: ${n.toPrecision(3)} elements, ${b.toPrecision(3)} bytes (the limit is 2^53 - 1)`;
+}
+
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }

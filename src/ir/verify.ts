@@ -1,7 +1,7 @@
 // The IR verifier: structural invariants every pass must keep. Returns violations as strings
 // (empty = valid); tests run it after every pass, and a violation names the pass that broke it.
 import { OPS } from '../ops/registry.js';
-import { DTYPES, type Graph } from './types.js';
+import { DTYPES, type Graph, tooLarge } from './types.js';
 
 export function verifyGraph(g: Graph, pass = 'elaborate'): string[] {
   const errs: string[] = [];
@@ -10,6 +10,7 @@ export function verifyGraph(g: Graph, pass = 'elaborate'): string[] {
     if (t.id !== i) bad(`tensor ${i} has id ${t.id}`);
     if (!DTYPES.includes(t.dtype)) bad(`tensor ${t.name} has dtype ${t.dtype}`);
     if (t.shape.some((d) => !Number.isSafeInteger(d) || d <= 0)) bad(`tensor ${t.name} has shape [${t.shape}]`);
+    else if (DTYPES.includes(t.dtype) && tooLarge(t.shape, t.dtype)) bad(`tensor ${t.name}: ${tooLarge(t.shape, t.dtype)}`);
     const hasProducer = t.producer !== undefined;
     if (hasProducer !== (t.kind === 'activation' || t.kind === 'output')) bad(`tensor ${t.name} (${t.kind}) producer ${t.producer}`);
   });
@@ -18,6 +19,20 @@ export function verifyGraph(g: Graph, pass = 'elaborate'): string[] {
     if (t.kind !== 'weight') continue;
     if (weightNames.has(t.name)) bad(`weight ${t.name} appears twice`);
     weightNames.add(t.name);
+  }
+  // Inputs and outputs are found by name (eval, compiled programs): one name, one tensor, listed once.
+  const ioName = new Map<string, number>();
+  const listed = new Set<string>();
+  for (const [what, ids] of [['input', g.inputs], ['output', g.outputs]] as const) {
+    for (const id of ids) {
+      const t = g.tensors[id];
+      if (!t) { bad(`${what} ${id} is not a tensor`); continue; }
+      if (listed.has(`${what}:${id}`)) bad(`${what} ${t.name} (tensor ${id}) is listed twice`);
+      listed.add(`${what}:${id}`);
+      const other = ioName.get(t.name);
+      if (other !== undefined && other !== id) bad(`${what} name ${t.name} is used by tensors ${other} and ${id}`);
+      ioName.set(t.name, id);
+    }
   }
   g.ops.forEach((op, i) => {
     if (op.id !== i) bad(`op ${i} has id ${op.id}`);

@@ -21,8 +21,8 @@ export const attentionOps: OpDef[] = [
     name: 'attention',
     doc: 'softmax(q k^T / sqrt(D)) v; causal, key padding mask [B, Lk], varlen segments (i32 offsets), or frame-causal',
     params: [
-      { name: 'q', type: 'tensor' }, { name: 'k', type: 'tensor' }, { name: 'v', type: 'tensor' },
-      { name: 'causal', type: 'bool', default: false }, { name: 'mask', type: 'tensor', default: null },
+      { name: 'q', type: 'tensor', dtype: 'float' }, { name: 'k', type: 'tensor', dtype: 'float' }, { name: 'v', type: 'tensor', dtype: 'float' },
+      { name: 'causal', type: 'bool', default: false }, { name: 'mask', type: 'tensor', default: null, dtype: 'bool' },
       { name: 'segments', type: 'tensor', default: null }, { name: 'frame', type: 'int', default: 0 },
     ],
     infer(args) {
@@ -59,7 +59,7 @@ export const attentionOps: OpDef[] = [
     name: 'rope',
     doc: 'rotary embedding on x [B, L, H, D]: 1D, or 3D with grid=(T,h,w) and axes=(dt,dh,dw) splitting D; interleaved pairs',
     params: [
-      { name: 'x', type: 'tensor' }, { name: 'theta', type: 'float', default: 10000 },
+      { name: 'x', type: 'tensor', dtype: 'float' }, { name: 'theta', type: 'float', default: 10000 },
       { name: 'grid', type: 'ints', default: null }, { name: 'axes', type: 'ints', default: null },
       { name: 'interleaved', type: 'bool', default: true },
     ],

@@ -15,7 +15,7 @@ export const convOps: OpDef[] = [
     name: 'conv3d', weighted: true,
     doc: 'Conv3d, W [out, in, kt, kh, kw]; causal=true pads time in front and space symmetrically by replication',
     params: [
-      { name: 'x', type: 'tensor' }, { name: 'out', type: 'int' }, { name: 'kernel', type: 'ints', default: [3] },
+      { name: 'x', type: 'tensor', dtype: 'float' }, { name: 'out', type: 'int' }, { name: 'kernel', type: 'ints', default: [3] },
       { name: 'stride', type: 'ints', default: [1] }, { name: 'causal', type: 'bool', default: true },
       { name: 'padding', type: 'ints', default: [0] }, { name: 'bias', type: 'bool', default: true },
     ],

@@ -34,7 +34,7 @@ function binary(name: string, doc: string): OpDef {
 function unary(name: string, doc: string, perElement: number, extra: OpDef['params'] = []): OpDef {
   return {
     name, doc,
-    params: [{ name: 'x', type: 'tensor' }, ...extra],
+    params: [{ name: 'x', type: 'tensor', dtype: 'float' }, ...extra],
     infer(args: Args) {
       const x = tensorArg(args, 'x');
       const attrs: Record<string, string> = {};
@@ -67,7 +67,7 @@ export const elementwiseOps: OpDef[] = [
   },
   {
     name: 'modulate', doc: 'adaLN: x * (1 + scale) + shift, shift and scale [B, C] broadcast over tokens',
-    params: [{ name: 'x', type: 'tensor' }, { name: 'shift', type: 'tensor' }, { name: 'scale', type: 'tensor' }],
+    params: [{ name: 'x', type: 'tensor', dtype: 'float' }, { name: 'shift', type: 'tensor', dtype: 'float' }, { name: 'scale', type: 'tensor', dtype: 'float' }],
     infer(args) {
       const [x, shift, scale] = [tensorArg(args, 'x'), tensorArg(args, 'shift'), tensorArg(args, 'scale')];
       sameDtype('modulate', [x, shift, scale]);
@@ -79,7 +79,7 @@ export const elementwiseOps: OpDef[] = [
   },
   {
     name: 'gate', doc: 'x * g, the gate g [B, C] broadcast over tokens (not tanh-squashed)',
-    params: [{ name: 'x', type: 'tensor' }, { name: 'g', type: 'tensor' }],
+    params: [{ name: 'x', type: 'tensor', dtype: 'float' }, { name: 'g', type: 'tensor', dtype: 'float' }],
     infer(args) {
       const [x, g] = [tensorArg(args, 'x'), tensorArg(args, 'g')];
       sameDtype('gate', [x, g]);

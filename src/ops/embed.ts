@@ -1,12 +1,12 @@
 // Embeddings and reductions. timestep_embedding is the sinusoid [cos(t f_i), sin(t f_i)] with
 // f_i = exp(-ln(max_period) * i / (dim/2)), made in fp32 (about 4 FLOPs per output element).
 // mean/sum cost 1 FLOP per input element; a mask multiplies first (1 more).
-import { type OpDef, axisOf, fail, numelOf, shapeStr, tensorArg } from './types.js';
+import { type DtypeRule, type OpDef, axisOf, dtypeAttr, fail, numelOf, shapeStr, tensorArg } from './types.js';
 
-function reduction(name: string, doc: string): OpDef {
+function reduction(name: string, doc: string, xDtype: DtypeRule): OpDef {
   return {
     name, doc,
-    params: [{ name: 'x', type: 'tensor' }, { name: 'axis', type: 'int' }, { name: 'mask', type: 'tensor', default: null }],
+    params: [{ name: 'x', type: 'tensor', dtype: xDtype }, { name: 'axis', type: 'int' }, { name: 'mask', type: 'tensor', default: null, dtype: 'bool' }],
     infer(args) {
       const x = tensorArg(args, 'x');
       const ax = axisOf(args.axis as number, x.shape.length, name);
@@ -22,20 +22,19 @@ function reduction(name: string, doc: string): OpDef {
 export const embedOps: OpDef[] = [
   {
     name: 'embedding', weighted: true, doc: 'table lookup: ids [...] (i32/i64) -> [..., width], W [vocab, width]',
-    params: [{ name: 'ids', type: 'tensor' }, { name: 'vocab', type: 'int' }, { name: 'width', type: 'int' }, { name: 'dtype', type: 'str', default: 'bf16' }],
+    params: [{ name: 'ids', type: 'tensor', dtype: 'index' }, { name: 'vocab', type: 'int' }, { name: 'width', type: 'int' }, { name: 'dtype', type: 'str', default: 'bf16' }],
     infer(args) {
       const ids = tensorArg(args, 'ids');
-      if (ids.dtype !== 'i32' && ids.dtype !== 'i64') fail('MC2004', `embedding ids must be i32 or i64, got ${ids.dtype}`);
       const [vocab, dim] = [args.vocab as number, args.width as number];
       if (vocab <= 0 || dim <= 0) fail('MC2009', `embedding: vocab and dim must be positive`);
-      const dtype = args.dtype as 'bf16';
+      const dtype = dtypeAttr('embedding', 'dtype', args.dtype as string, 'float');
       return { outputs: [{ shape: [...ids.shape, dim], dtype }], weights: [{ suffix: 'weight', shape: [vocab, dim], dtype }] };
     },
     cost: () => ({}),
   },
   {
     name: 'timestep_embedding', doc: 'sinusoidal embedding of t [B] -> fp32 [B, size] as [cos, sin] halves',
-    params: [{ name: 't', type: 'tensor' }, { name: 'size', type: 'int', default: 256 }, { name: 'max_period', type: 'float', default: 10000 }],
+    params: [{ name: 't', type: 'tensor', dtype: 'numeric' }, { name: 'size', type: 'int', default: 256 }, { name: 'max_period', type: 'float', default: 10000 }],
     infer(args) {
       const t = tensorArg(args, 't');
       const dim = args.size as number;
@@ -45,6 +44,6 @@ export const embedOps: OpDef[] = [
     },
     cost: (c) => ({ elementwise: 4 * numelOf(c.outputs[0]) }),
   },
-  reduction('mean', 'mean over axis; with mask (the leading axes up to axis) averages only where mask is true'),
-  reduction('sum', 'sum over axis; with mask (the leading axes up to axis) sums only where mask is true'),
+  reduction('mean', 'mean over axis; with mask (the leading axes up to axis) averages only where mask is true', 'float'),
+  reduction('sum', 'sum over axis; with mask (the leading axes up to axis) sums only where mask is true', 'numeric'),
 ];

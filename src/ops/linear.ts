@@ -1,14 +1,14 @@
 // GEMMs. linear: y[..., out] = x[..., in] @ W^T + b with W [out, in] (PyTorch layout, so checkpoint
 // tensors map one to one). Cost: 2 * rows * in * out FLOPs; the bias add is 1 elementwise FLOP per output.
 import type { DType } from '../ir/types.js';
-import { type OpDef, fail, numelOf, sameDtype, shapeStr, tensorArg } from './types.js';
+import { type OpDef, dtypeAttr, fail, numelOf, sameDtype, shapeStr, tensorArg } from './types.js';
 
 export const linearOps: OpDef[] = [
   {
     name: 'linear', weighted: true,
     doc: 'y = x @ W^T + b over the last axis; W [out, in]; tied=true reuses an existing weight (tied embeddings)',
     params: [
-      { name: 'x', type: 'tensor' }, { name: 'out', type: 'int' }, { name: 'bias', type: 'bool', default: true },
+      { name: 'x', type: 'tensor', dtype: 'float' }, { name: 'out', type: 'int' }, { name: 'bias', type: 'bool', default: true },
       { name: 'tied', type: 'bool', default: false }, { name: 'dtype', type: 'str', default: null },
     ],
     infer(args) {
@@ -18,7 +18,7 @@ export const linearOps: OpDef[] = [
       if (x.shape.length === 0) fail('MC2003', 'linear: x must have at least one axis');
       const inF = x.shape[x.shape.length - 1];
       // A weight dtype other than x's (HunyuanVideo keeps its final linear in fp32) is autocast.
-      const wdtype = ((args.dtype as string | null) ?? x.dtype) as DType;
+      const wdtype: DType = args.dtype === null ? x.dtype : dtypeAttr('linear', 'dtype', args.dtype as string, 'float');
       const tied = args.tied as boolean;
       const weights = [{ suffix: 'weight', shape: [out, inF], dtype: wdtype, tied }];
       if (args.bias) weights.push({ suffix: 'bias', shape: [out], dtype: wdtype, tied: false });
@@ -32,7 +32,7 @@ export const linearOps: OpDef[] = [
   },
   {
     name: 'matmul', doc: 'batched a[..., m, k] @ b[..., k, n] with equal batch axes',
-    params: [{ name: 'a', type: 'tensor' }, { name: 'b', type: 'tensor' }],
+    params: [{ name: 'a', type: 'tensor', dtype: 'float' }, { name: 'b', type: 'tensor', dtype: 'float' }],
     infer(args) {
       const [a, b] = [tensorArg(args, 'a'), tensorArg(args, 'b')];
       sameDtype('matmul', [a, b]);

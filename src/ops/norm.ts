@@ -6,7 +6,7 @@ import { type OpDef, fail, numelOf, shapeStr, tensorArg } from './types.js';
 export const normOps: OpDef[] = [
   {
     name: 'layernorm', weighted: true, doc: 'LayerNorm over the last axis; affine=false has no weights',
-    params: [{ name: 'x', type: 'tensor' }, { name: 'affine', type: 'bool', default: true }, { name: 'eps', type: 'float', default: 1e-5 }],
+    params: [{ name: 'x', type: 'tensor', dtype: 'float' }, { name: 'affine', type: 'bool', default: true }, { name: 'eps', type: 'float', default: 1e-5 }],
     infer(args) {
       const x = tensorArg(args, 'x');
       const C = x.shape[x.shape.length - 1];
@@ -18,7 +18,7 @@ export const normOps: OpDef[] = [
   },
   {
     name: 'rmsnorm', weighted: true, doc: 'RMSNorm over the last axis with a learned weight, fp32 math',
-    params: [{ name: 'x', type: 'tensor' }, { name: 'eps', type: 'float', default: 1e-6 }],
+    params: [{ name: 'x', type: 'tensor', dtype: 'float' }, { name: 'eps', type: 'float', default: 1e-6 }],
     infer(args) {
       const x = tensorArg(args, 'x');
       const C = x.shape[x.shape.length - 1];
@@ -29,7 +29,7 @@ export const normOps: OpDef[] = [
   {
     name: 'groupnorm', weighted: true, doc: 'GroupNorm over channel axis 1 of [B, C, ...] in `groups` groups',
     params: [
-      { name: 'x', type: 'tensor' }, { name: 'groups', type: 'int', default: 32 },
+      { name: 'x', type: 'tensor', dtype: 'float' }, { name: 'groups', type: 'int', default: 32 },
       { name: 'affine', type: 'bool', default: true }, { name: 'eps', type: 'float', default: 1e-6 },
     ],
     infer(args) {

@@ -6,11 +6,28 @@ import type { AttrValue, DType } from '../ir/types.js';
 
 export type ParamType = 'tensor' | 'tensors' | 'int' | 'float' | 'bool' | 'str' | 'ints';
 
+/**
+ * The dtypes a tensor parameter accepts. `float`: the op's math needs floating point (GEMMs,
+ * convolutions, attention, norms, activations, rope, mean); `numeric`: any number, not bool;
+ * `index`: integer ids; `bool`: masks. A parameter without one (views, add/sub/mul, cast) takes
+ * any dtype. The one check is `checkDtypes`, which the registry runs before every op's `infer`.
+ */
+export type DtypeRule = 'float' | 'numeric' | 'index' | 'bool';
+
+export const DTYPE_RULES: Readonly<Record<DtypeRule, { readonly dtypes: readonly DType[]; readonly what: string }>> = {
+  float: { dtypes: ['bf16', 'fp16', 'fp32'], what: 'floating point (bf16, fp16 or fp32)' },
+  numeric: { dtypes: ['bf16', 'fp16', 'fp32', 'i32', 'i64'], what: 'numeric (not bool)' },
+  index: { dtypes: ['i32', 'i64'], what: 'i32 or i64' },
+  bool: { dtypes: ['bool'], what: 'bool' },
+};
+
 export interface ParamSpec {
   readonly name: string;
   readonly type: ParamType;
   /** A default makes the parameter optional; `null` means optional with no value. */
   readonly default?: number | boolean | string | readonly number[] | null;
+  /** Tensor parameters: the dtypes accepted (absent: any). */
+  readonly dtype?: DtypeRule;
 }
 
 export interface TensorInfo {
@@ -86,6 +103,30 @@ export function axisOf(axis: number, rank: number, op: string): number {
 export function sameDtype(op: string, ts: readonly TensorInfo[]): void {
   for (const t of ts.slice(1))
     if (t.dtype !== ts[0].dtype) fail('MC2004', `${op} got ${ts[0].dtype} and ${t.dtype}; insert cast(x, dtype="${ts[0].dtype}")`);
+}
+
+/**
+ * Checks every tensor argument against its parameter's dtype rule (MC2004). Runs before `infer`
+ * (the registry wraps each op), so no op repeats the check.
+ */
+export function checkDtypes(op: string, params: readonly ParamSpec[], args: Args): void {
+  for (const p of params) {
+    const v = args[p.name];
+    if (!p.dtype || v === null || v === undefined) continue;
+    const rule = DTYPE_RULES[p.dtype];
+    for (const t of (Array.isArray(v) ? v : [v]) as TensorInfo[]) {
+      if (rule.dtypes.includes(t.dtype)) continue;
+      const hint = p.dtype === 'float' ? `; insert cast(${p.name}, dtype="fp32")` : '';
+      fail('MC2004', `${op} ${p.name} must be ${rule.what}, got ${t.dtype}${hint}`);
+    }
+  }
+}
+
+/** A dtype named by a string attribute (`dtype="fp32"`) must satisfy a rule too. */
+export function dtypeAttr(op: string, name: string, value: string, rule: DtypeRule): DType {
+  if (!DTYPE_RULES[rule].dtypes.includes(value as DType))
+    fail('MC2004', `${op} ${name} must be ${DTYPE_RULES[rule].what}, got "${value}"`);
+  return value as DType;
 }
 
 export function rank(op: string, t: TensorInfo, what: string, r: number): void {
