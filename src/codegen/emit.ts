@@ -110,7 +110,10 @@ export function emitProgram(g: Graph, opts: EmitOptions = {}): Emitted {
   w(`static const size_t kArenaBytes = ${plan.total};`);
   w(`static const int kNumActs = ${acts.length};`);
   w(`static const TensorSpec kActSpecs[${acts.length}] = {`);
-  for (const t of acts) w(spec(t, plan.offsets.get(t.id)!));
+  for (const t of acts) {
+    if (plan.fusion.virtual.has(t.id)) w(`  {${cString(t.name)}, 0, 0, ${ALIGN}},  // %${t.id} not stored: its linear is computed block by block`);
+    else w(spec(t, plan.offsets.get(t.id)!));
+  }
   w('};');
   w(`static const int kActIds[${acts.length}] = {${acts.map((t) => t.id).join(', ')}};`);
   w('');
@@ -141,7 +144,7 @@ export function emitProgram(g: Graph, opts: EmitOptions = {}): Emitted {
       const outs = op.outputs.map((i) => `%${i}`).join(', ');
       const ins = op.inputs.map((i) => (g.tensors[i].kind === 'weight' ? `@${g.tensors[i].name}` : `%${i}`)).join(', ');
       w(`  // ${cComment(`${outs} = ${op.kind}(${ins})`)}${where(op)}`);
-      for (const line of emitOp(g, op, P, nul, plan.aliases)) w(`  ${line}`);
+      for (const line of emitOp(g, op, P, nul, plan, bytesOf)) w(`  ${line}`);
     }
     w('}');
   });
@@ -192,10 +195,21 @@ function emitWeightStream(g: Graph, bytesOf: (id: number) => number, w: (s: stri
   return slot;
 }
 
-function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) => string, aliases: ArenaPlan['aliases']): string[] {
-  // A view whose outputs all alias its input (alias.ts) is only pointers, set from the arena table.
+function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) => string, plan: ArenaPlan, bytesOf: (id: number) => number): string[] {
+  const { aliases, fusion } = plan;
+  if (fusion.skipped.has(op.id)) return ['// nothing to do: the linear before wrote each part directly'];
+  // A reshape / split / chunk / slice whose outputs all alias its input (alias.ts) is only
+  // pointers, set from the arena table. (Other ops' outputs may be aliases too: made in place in a
+  // concatenation, they are still computed.)
   const al = op.outputs.map((o) => aliases.get(o));
-  if (al.every((x) => x !== undefined)) return [`// no copy: ${op.outputs.map((o, k) => `%${o} = %${al[k]!.root} + ${al[k]!.byteOffset} B`).join(', ')}`];
+  const home = (t: number) => aliases.get(t) ?? { root: t, byteOffset: 0 };
+  // Whether tensor t already sits at element `at` of tensor `of` (then no copy between them is needed).
+  const sitsIn = (t: number, of: number, at: number): boolean => {
+    const a = aliases.get(t);
+    return a !== undefined && a.root === home(of).root && a.byteOffset === home(of).byteOffset + at * (bytesOf(of) / Math.max(1, numel(g.tensors[of].shape)));
+  };
+  const selects = ['reshape', 'split', 'chunk', 'slice'].includes(op.kind);
+  if (selects && al.every((x) => x?.root === home(op.inputs[0]).root)) return [`// no copy: ${op.outputs.map((o, k) => `%${o} = %${al[k]!.root} + ${al[k]!.byteOffset} B`).join(', ')}`];
   const a = op.attrs;
   const t = (i: number): Tensor => g.tensors[op.inputs[i]];
   const x = op.inputs[0];
@@ -211,7 +225,12 @@ function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) =
     case 'linear': {
       const K = xs[xs.length - 1];
       const N = t(1).shape[0];
-      return [`linear(s, ${P(x)}, ${P(op.inputs[1])}, ${a.bias ? P(op.inputs[2]) : nul(op.inputs[1])}, ${P(y)}, ${numel(xs) / K}, ${N}, ${K});`];
+      const M = numel(xs) / K;
+      const bias = (col: number): string => (a.bias ? `${P(op.inputs[2])} + ${col}` : nul(op.inputs[1]));
+      // Computed block by block (fuse.ts): rows [col, col + cols) of the weight give those columns.
+      const blocks = fusion.blocks.get(op.id);
+      if (blocks) return blocks.map((b) => `linear(s, ${P(x)}, ${P(op.inputs[1])} + ${b.col * K}, ${bias(b.col)}, ${P(b.tensor)}, ${M}, ${b.cols}, ${K});  // %${b.tensor}: columns ${b.col}..${b.col + b.cols - 1}`);
+      return [`linear(s, ${P(x)}, ${P(op.inputs[1])}, ${a.bias ? P(op.inputs[2]) : nul(op.inputs[1])}, ${P(y)}, ${M}, ${N}, ${K});`];
     }
     case 'matmul': {
       const r = xs.length;
@@ -265,10 +284,11 @@ function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) =
     case 'concat': {
       const ax = a.axis as number;
       const ost = strides(ys);
+      // A part whose producer already wrote it in place (alias.ts) is not copied.
       let at = 0;
       return op.inputs.map((id) => {
         const sh = g.tensors[id].shape;
-        const line = copy(sh, strides(sh), ost, 0, at * ost[ax], id, y);
+        const line = sitsIn(id, y, at * ost[ax]) ? `// no copy: %${id} was made in place in %${y}` : copy(sh, strides(sh), ost, 0, at * ost[ax], id, y);
         at += sh[ax];
         return line;
       });
@@ -279,7 +299,7 @@ function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) =
       let at = op.kind === 'slice' ? (a.start as number) : 0;
       return op.outputs.map((o) => {
         const sh = g.tensors[o].shape;
-        const line = aliases.has(o) ? `// no copy: %${o} aliases its part of %${x}` : copy(sh, st, strides(sh), at * st[ax], 0, x, o);
+        const line = sitsIn(o, x, at * st[ax]) ? `// no copy: %${o} aliases its part of %${x}` : copy(sh, st, strides(sh), at * st[ax], 0, x, o);
         at += sh[ax];
         return line;
       });

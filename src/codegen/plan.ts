@@ -9,12 +9,13 @@
 //     covering every non-weight tensor.
 // Lifetimes are in op steps: a tensor is live from its producer to its last reader (inputs from
 // before the first op, outputs to the end), both ends inclusive, so an op's output never shares
-// bytes with its own inputs (the kernels are not in-place). Contiguous views are aliases of their
-// input (alias.ts): no buffer of their own, their root live as long as they are. Every offset is a multiple of ALIGN
+// bytes with its own inputs (the kernels are not in-place). Contiguous views and the parts of a
+// concatenation share storage (alias.ts): no buffer of their own, their root live as long as they are. Every offset is a multiple of ALIGN
 // (tensor-core tiles and 16-byte vector loads need it). Whatever the source, the layout is checked
 // by the allocator's independent verifier before any code is written.
 import { allocate, type Buffer, greedy, verify } from '../alloc/index.js';
 import { type Alias, viewAliases } from './alias.js';
+import { type Fusion, fuseColumnSplits } from './fuse.js';
 import type { Graph } from '../ir/types.js';
 
 export const ALIGN = 256;
@@ -28,6 +29,8 @@ export interface ArenaPlan {
   readonly offsets: ReadonlyMap<number, number>;
   /** Views that share their input's storage instead of copying it (alias.ts). */
   readonly aliases: ReadonlyMap<number, Alias>;
+  /** Linears computed block by block (fuse.ts). */
+  readonly fusion: Fusion;
   readonly weightTotal: number;
   readonly weightOffsets: ReadonlyMap<number, number>;
 }
@@ -36,9 +39,14 @@ const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 /**
  * One allocator buffer per non-weight tensor that owns storage (aliases do not), id = the tensor
- * id, end exclusive. A root stays live until the last reader of any of its aliases.
+ * id, end exclusive. A root is live from the first producer to the last reader of anything in it.
  */
-export function lifetimes(g: Graph, bytesOf: (id: number) => number, aliases = viewAliases(g, bytesOf, ALIGN)): Buffer[] {
+export function layoutOf(g: Graph, bytesOf: (id: number) => number): { fusion: Fusion; aliases: ReadonlyMap<number, Alias> } {
+  const fusion = fuseColumnSplits(g, bytesOf);
+  return { fusion, aliases: viewAliases(g, bytesOf, ALIGN, fusion) };
+}
+
+export function lifetimes(g: Graph, bytesOf: (id: number) => number, { fusion, aliases } = layoutOf(g, bytesOf)): Buffer[] {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   for (const id of g.inputs) { first.set(id, -1); last.set(id, -1); }
@@ -47,8 +55,12 @@ export function lifetimes(g: Graph, bytesOf: (id: number) => number, aliases = v
     for (const o of op.outputs) { first.set(o, op.id); if (!last.has(o)) last.set(o, op.id); }
   }
   for (const id of g.outputs) last.set(id, g.ops.length);
-  for (const [t, a] of aliases) last.set(a.root, Math.max(last.get(a.root) ?? -1, last.get(t) ?? -1));
-  return g.tensors.filter((t) => t.kind !== 'weight' && !aliases.has(t.id)).map((t) => {
+  for (const [t, op] of fusion.producer) first.set(t, op);
+  for (const [t, a] of aliases) {
+    first.set(a.root, Math.min(first.get(a.root) ?? g.ops.length, first.get(t) ?? g.ops.length));
+    last.set(a.root, Math.max(last.get(a.root) ?? -1, last.get(t) ?? -1));
+  }
+  return g.tensors.filter((t) => t.kind !== 'weight' && !aliases.has(t.id) && !fusion.virtual.has(t.id)).map((t) => {
     const s = first.get(t.id) ?? -1;
     return { id: String(t.id), size: up(bytesOf(t.id)), start: s + 1, end: (last.get(t.id) ?? s) + 2, align: ALIGN };
   });
@@ -68,8 +80,8 @@ export function planArena(g: Graph, bytesOf: (id: number) => number, mode: Arena
   const weightOffsets = new Map<number, number>();
   let wt = 0;
   for (const t of g.tensors) if (t.kind === 'weight') { weightOffsets.set(t.id, wt); wt += up(bytesOf(t.id)); }
-  const aliases = viewAliases(g, bytesOf, ALIGN);
-  const buffers = lifetimes(g, bytesOf, aliases);
+  const { fusion, aliases } = layoutOf(g, bytesOf);
+  const buffers = lifetimes(g, bytesOf, { fusion, aliases });
   let offs: number[];
   let total: number;
   if (external) {
@@ -93,5 +105,5 @@ export function planArena(g: Graph, bytesOf: (id: number) => number, mode: Arena
   if (bad.length > 0) throw new Error(`offsets: the arena layout overlaps live tensors: ${bad[0]}`);
   const offsets = new Map(buffers.map((b, i) => [Number(b.id), offs[i]]));
   for (const [t, a] of aliases) offsets.set(t, offsets.get(a.root)! + a.byteOffset);
-  return { total, offsets, aliases, weightTotal: wt, weightOffsets };
+  return { total, offsets, aliases, fusion, weightTotal: wt, weightOffsets };
 }

@@ -135,132 +135,132 @@ static const TensorSpec kWeightSpecs[120] = {
   {"final_layer.linear.bias", 1280256, 256, 256},  // %392 fp32[64]
 };
 static const int kWeightIds[120] = {7, 8, 13, 14, 17, 18, 20, 21, 24, 25, 30, 31, 34, 35, 40, 41, 44, 45, 48, 49, 52, 53, 56, 57, 60, 61, 65, 66, 68, 69, 77, 78, 82, 83, 85, 86, 89, 90, 95, 96, 100, 101, 103, 104, 112, 113, 117, 118, 120, 121, 124, 125, 130, 131, 140, 141, 151, 152, 158, 161, 166, 167, 173, 175, 184, 185, 191, 192, 195, 196, 200, 201, 207, 208, 211, 212, 217, 218, 227, 228, 238, 239, 245, 248, 253, 254, 260, 262, 271, 272, 278, 279, 282, 283, 287, 288, 294, 295, 298, 299, 305, 306, 313, 314, 322, 324, 338, 339, 344, 345, 352, 353, 361, 363, 377, 378, 383, 384, 391, 392};
-// ---- activation arena: 87552 bytes (inputs, activations, outputs)
-static const size_t kArenaBytes = 87552;
+// ---- activation arena: 57088 bytes (inputs, activations, outputs)
+static const size_t kArenaBytes = 57088;
 static const int kNumActs = 275;
 static const TensorSpec kActSpecs[275] = {
   {"latent", 0, 4096, 256},  // %0 bf16[1, 16, 2, 8, 8]
-  {"timestep", 8704, 4, 256},  // %1 fp32[1]
-  {"guidance", 8960, 4, 256},  // %2 fp32[1]
+  {"timestep", 9216, 4, 256},  // %1 fp32[1]
+  {"guidance", 9472, 4, 256},  // %2 fp32[1]
   {"text", 8192, 512, 256},  // %3 bf16[1, 8, 32]
-  {"text_mask", 9216, 8, 256},  // %4 bool[1, 8]
-  {"text_pooled", 9472, 32, 256},  // %5 bf16[1, 16]
-  {"cu_seqlens", 87040, 12, 256},  // %6 i32[3]
+  {"text_mask", 10240, 8, 256},  // %4 bool[1, 8]
+  {"text_pooled", 9728, 32, 256},  // %5 bf16[1, 16]
+  {"cu_seqlens", 56320, 12, 256},  // %6 i32[3]
   {"img_in/x", 4096, 4096, 256},  // %9 bf16[1, 64, 2, 4, 4]
   {"img", 15360, 4096, 256},  // %10 bf16[1, 32, 64]
   {"time_in/timestep_embedding", 0, 1024, 256},  // %11 fp32[1, 256]
-  {"time_in/e", 1024, 512, 256},  // %12 bf16[1, 256]
-  {"time_in/linear", 0, 128, 256},  // %15 bf16[1, 64]
-  {"time_in/silu", 256, 128, 256},  // %16 bf16[1, 64]
-  {"time_in/linear", 0, 128, 256},  // %19 bf16[1, 64]
-  {"vector_in/linear", 256, 128, 256},  // %22 bf16[1, 64]
-  {"vector_in/silu", 512, 128, 256},  // %23 bf16[1, 64]
-  {"vector_in/linear", 256, 128, 256},  // %26 bf16[1, 64]
-  {"vec", 1536, 128, 256},  // %27 bf16[1, 64]
+  {"time_in/e", 8704, 512, 256},  // %12 bf16[1, 256]
+  {"time_in/linear", 9984, 128, 256},  // %15 bf16[1, 64]
+  {"time_in/silu", 8704, 128, 256},  // %16 bf16[1, 64]
+  {"time_in/linear", 9984, 128, 256},  // %19 bf16[1, 64]
+  {"vector_in/linear", 8704, 128, 256},  // %22 bf16[1, 64]
+  {"vector_in/silu", 8960, 128, 256},  // %23 bf16[1, 64]
+  {"vector_in/linear", 8704, 128, 256},  // %26 bf16[1, 64]
+  {"vec", 9728, 128, 256},  // %27 bf16[1, 64]
   {"guidance_in/timestep_embedding", 0, 1024, 256},  // %28 fp32[1, 256]
-  {"guidance_in/e", 1024, 512, 256},  // %29 bf16[1, 256]
-  {"guidance_in/linear", 0, 128, 256},  // %32 bf16[1, 64]
-  {"guidance_in/silu", 256, 128, 256},  // %33 bf16[1, 64]
-  {"guidance_in/linear", 0, 128, 256},  // %36 bf16[1, 64]
-  {"vec", 87296, 128, 256},  // %37 bf16[1, 64]
+  {"guidance_in/e", 8704, 512, 256},  // %29 bf16[1, 256]
+  {"guidance_in/linear", 9472, 128, 256},  // %32 bf16[1, 64]
+  {"guidance_in/silu", 9984, 128, 256},  // %33 bf16[1, 64]
+  {"guidance_in/linear", 9472, 128, 256},  // %36 bf16[1, 64]
+  {"vec", 56576, 128, 256},  // %37 bf16[1, 64]
   {"txt_in.t_embedder/timestep_embedding", 0, 1024, 256},  // %38 fp32[1, 256]
-  {"txt_in.t_embedder/e", 1024, 512, 256},  // %39 bf16[1, 256]
-  {"txt_in.t_embedder/linear", 0, 128, 256},  // %42 bf16[1, 64]
-  {"txt_in.t_embedder/silu", 256, 128, 256},  // %43 bf16[1, 64]
-  {"txt_in.t_embedder/linear", 0, 128, 256},  // %46 bf16[1, 64]
-  {"txt_in/mean", 256, 64, 256},  // %47 bf16[1, 32]
-  {"txt_in.c_embedder/linear", 512, 128, 256},  // %50 bf16[1, 64]
-  {"txt_in.c_embedder/silu", 256, 128, 256},  // %51 bf16[1, 64]
-  {"txt_in.c_embedder/linear", 512, 128, 256},  // %54 bf16[1, 64]
-  {"txt_in/c", 9472, 128, 256},  // %55 bf16[1, 64]
-  {"txt_in/x", 3072, 1024, 256},  // %58 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/silu", 0, 128, 256},  // %59 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.0/linear", 7168, 256, 256},  // %62 bf16[1, 128]
-  {"txt_in.individual_token_refiner.blocks.0/g_msa", 7168, 128, 256},  // %63 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.0/g_mlp", 9728, 128, 256},  // %64 bf16[1, 64]
+  {"txt_in.t_embedder/e", 8704, 512, 256},  // %39 bf16[1, 256]
+  {"txt_in.t_embedder/linear", 9216, 128, 256},  // %42 bf16[1, 64]
+  {"txt_in.t_embedder/silu", 8960, 128, 256},  // %43 bf16[1, 64]
+  {"txt_in.t_embedder/linear", 8704, 128, 256},  // %46 bf16[1, 64]
+  {"txt_in/mean", 8960, 64, 256},  // %47 bf16[1, 32]
+  {"txt_in.c_embedder/linear", 9216, 128, 256},  // %50 bf16[1, 64]
+  {"txt_in.c_embedder/silu", 8960, 128, 256},  // %51 bf16[1, 64]
+  {"txt_in.c_embedder/linear", 9216, 128, 256},  // %54 bf16[1, 64]
+  {"txt_in/c", 10496, 128, 256},  // %55 bf16[1, 64]
+  {"txt_in/x", 0, 1024, 256},  // %58 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/silu", 11264, 128, 256},  // %59 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.0/linear", 0, 0, 256},  // %62 not stored: its linear is computed block by block
+  {"txt_in.individual_token_refiner.blocks.0/g_msa", 11008, 128, 256},  // %63 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.0/g_mlp", 10752, 128, 256},  // %64 bf16[1, 64]
   {"txt_in.individual_token_refiner.blocks.0/layernorm", 4096, 1024, 256},  // %67 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/linear", 0, 3072, 256},  // %70 bf16[1, 8, 192]
-  {"txt_in.individual_token_refiner.blocks.0/reshape", 0, 3072, 256},  // %71 bf16[1, 8, 12, 16]
-  {"txt_in.individual_token_refiner.blocks.0/q", 4096, 1024, 256},  // %72 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/k", 5120, 1024, 256},  // %73 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/v", 6144, 1024, 256},  // %74 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/attention", 0, 1024, 256},  // %75 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.0/o", 0, 1024, 256},  // %76 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/linear", 0, 0, 256},  // %70 not stored: its linear is computed block by block
+  {"txt_in.individual_token_refiner.blocks.0/reshape", 0, 0, 256},  // %71 not stored: its linear is computed block by block
+  {"txt_in.individual_token_refiner.blocks.0/q", 1024, 1024, 256},  // %72 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/k", 2048, 1024, 256},  // %73 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/v", 3072, 1024, 256},  // %74 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/attention", 4096, 1024, 256},  // %75 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.0/o", 4096, 1024, 256},  // %76 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.0/linear", 1024, 1024, 256},  // %79 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/gate", 0, 1024, 256},  // %80 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.0/gate", 2048, 1024, 256},  // %80 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.0/x", 8192, 1024, 256},  // %81 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.0/layernorm", 4096, 1024, 256},  // %84 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.0.mlp/linear", 0, 4096, 256},  // %87 bf16[1, 8, 256]
   {"txt_in.individual_token_refiner.blocks.0.mlp/silu", 4096, 4096, 256},  // %88 bf16[1, 8, 256]
   {"txt_in.individual_token_refiner.blocks.0.mlp/linear", 0, 1024, 256},  // %91 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.0/gate", 1024, 1024, 256},  // %92 bf16[1, 8, 64]
-  {"txt_in/x", 3072, 1024, 256},  // %93 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/silu", 0, 128, 256},  // %94 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.1/linear", 7168, 256, 256},  // %97 bf16[1, 128]
-  {"txt_in.individual_token_refiner.blocks.1/g_msa", 7168, 128, 256},  // %98 bf16[1, 64]
-  {"txt_in.individual_token_refiner.blocks.1/g_mlp", 9472, 128, 256},  // %99 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.0/gate", 9216, 1024, 256},  // %92 bf16[1, 8, 64]
+  {"txt_in/x", 0, 1024, 256},  // %93 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/silu", 11008, 128, 256},  // %94 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.1/linear", 0, 0, 256},  // %97 not stored: its linear is computed block by block
+  {"txt_in.individual_token_refiner.blocks.1/g_msa", 10752, 128, 256},  // %98 bf16[1, 64]
+  {"txt_in.individual_token_refiner.blocks.1/g_mlp", 10496, 128, 256},  // %99 bf16[1, 64]
   {"txt_in.individual_token_refiner.blocks.1/layernorm", 4096, 1024, 256},  // %102 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/linear", 0, 3072, 256},  // %105 bf16[1, 8, 192]
-  {"txt_in.individual_token_refiner.blocks.1/reshape", 0, 3072, 256},  // %106 bf16[1, 8, 12, 16]
-  {"txt_in.individual_token_refiner.blocks.1/q", 4096, 1024, 256},  // %107 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/k", 5120, 1024, 256},  // %108 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/v", 6144, 1024, 256},  // %109 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/attention", 0, 1024, 256},  // %110 bf16[1, 8, 4, 16]
-  {"txt_in.individual_token_refiner.blocks.1/o", 0, 1024, 256},  // %111 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/linear", 0, 0, 256},  // %105 not stored: its linear is computed block by block
+  {"txt_in.individual_token_refiner.blocks.1/reshape", 0, 0, 256},  // %106 not stored: its linear is computed block by block
+  {"txt_in.individual_token_refiner.blocks.1/q", 1024, 1024, 256},  // %107 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/k", 2048, 1024, 256},  // %108 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/v", 3072, 1024, 256},  // %109 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/attention", 4096, 1024, 256},  // %110 bf16[1, 8, 4, 16]
+  {"txt_in.individual_token_refiner.blocks.1/o", 4096, 1024, 256},  // %111 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.1/linear", 1024, 1024, 256},  // %114 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/gate", 0, 1024, 256},  // %115 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/gate", 2048, 1024, 256},  // %115 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.1/x", 8192, 1024, 256},  // %116 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.1/layernorm", 4096, 1024, 256},  // %119 bf16[1, 8, 64]
   {"txt_in.individual_token_refiner.blocks.1.mlp/linear", 0, 4096, 256},  // %122 bf16[1, 8, 256]
   {"txt_in.individual_token_refiner.blocks.1.mlp/silu", 4096, 4096, 256},  // %123 bf16[1, 8, 256]
   {"txt_in.individual_token_refiner.blocks.1.mlp/linear", 0, 1024, 256},  // %126 bf16[1, 8, 64]
-  {"txt_in.individual_token_refiner.blocks.1/gate", 1024, 1024, 256},  // %127 bf16[1, 8, 64]
+  {"txt_in.individual_token_refiner.blocks.1/gate", 9216, 1024, 256},  // %127 bf16[1, 8, 64]
   {"txt", 41984, 1024, 256},  // %128 bf16[1, 8, 64]
-  {"double_blocks.0/silu", 0, 128, 256},  // %129 bf16[1, 64]
-  {"double_blocks.0/linear", 31744, 768, 256},  // %132 bf16[1, 384]
-  {"double_blocks.0/is1", 31744, 128, 256},  // %133 bf16[1, 64]
-  {"double_blocks.0/ic1", 4096, 128, 256},  // %134 bf16[1, 64]
-  {"double_blocks.0/ig1", 32000, 128, 256},  // %135 bf16[1, 64]
-  {"double_blocks.0/is2", 32512, 128, 256},  // %136 bf16[1, 64]
-  {"double_blocks.0/ic2", 32256, 128, 256},  // %137 bf16[1, 64]
-  {"double_blocks.0/ig2", 44288, 128, 256},  // %138 bf16[1, 64]
-  {"double_blocks.0/silu", 0, 128, 256},  // %139 bf16[1, 64]
-  {"double_blocks.0/linear", 43008, 768, 256},  // %142 bf16[1, 384]
-  {"double_blocks.0/ts1", 43008, 128, 256},  // %143 bf16[1, 64]
-  {"double_blocks.0/tc1", 14336, 128, 256},  // %144 bf16[1, 64]
-  {"double_blocks.0/tg1", 43264, 128, 256},  // %145 bf16[1, 64]
-  {"double_blocks.0/ts2", 44032, 128, 256},  // %146 bf16[1, 64]
+  {"double_blocks.0/silu", 38144, 128, 256},  // %129 bf16[1, 64]
+  {"double_blocks.0/linear", 0, 0, 256},  // %132 not stored: its linear is computed block by block
+  {"double_blocks.0/is1", 38656, 128, 256},  // %133 bf16[1, 64]
+  {"double_blocks.0/ic1", 38912, 128, 256},  // %134 bf16[1, 64]
+  {"double_blocks.0/ig1", 37888, 128, 256},  // %135 bf16[1, 64]
+  {"double_blocks.0/is2", 27648, 128, 256},  // %136 bf16[1, 64]
+  {"double_blocks.0/ic2", 27904, 128, 256},  // %137 bf16[1, 64]
+  {"double_blocks.0/ig2", 43776, 128, 256},  // %138 bf16[1, 64]
+  {"double_blocks.0/silu", 39168, 128, 256},  // %139 bf16[1, 64]
+  {"double_blocks.0/linear", 0, 0, 256},  // %142 not stored: its linear is computed block by block
+  {"double_blocks.0/ts1", 38144, 128, 256},  // %143 bf16[1, 64]
+  {"double_blocks.0/tc1", 38400, 128, 256},  // %144 bf16[1, 64]
+  {"double_blocks.0/tg1", 44032, 128, 256},  // %145 bf16[1, 64]
+  {"double_blocks.0/ts2", 43264, 128, 256},  // %146 bf16[1, 64]
   {"double_blocks.0/tc2", 43520, 128, 256},  // %147 bf16[1, 64]
-  {"double_blocks.0/tg2", 43776, 128, 256},  // %148 bf16[1, 64]
+  {"double_blocks.0/tg2", 43008, 128, 256},  // %148 bf16[1, 64]
   {"double_blocks.0/layernorm", 0, 4096, 256},  // %149 bf16[1, 32, 64]
   {"double_blocks.0/modulate", 19456, 4096, 256},  // %150 bf16[1, 32, 64]
-  {"double_blocks.0/linear", 0, 12288, 256},  // %153 bf16[1, 32, 192]
-  {"double_blocks.0/reshape", 0, 12288, 256},  // %154 bf16[1, 32, 12, 16]
-  {"double_blocks.0/iq", 27648, 4096, 256},  // %155 bf16[1, 32, 4, 16]
-  {"double_blocks.0/ik", 23552, 4096, 256},  // %156 bf16[1, 32, 4, 16]
-  {"double_blocks.0/iv", 19456, 4096, 256},  // %157 bf16[1, 32, 4, 16]
-  {"double_blocks.0/rmsnorm", 0, 4096, 256},  // %159 bf16[1, 32, 4, 16]
+  {"double_blocks.0/linear", 0, 0, 256},  // %153 not stored: its linear is computed block by block
+  {"double_blocks.0/reshape", 0, 0, 256},  // %154 not stored: its linear is computed block by block
+  {"double_blocks.0/iq", 5120, 4096, 256},  // %155 bf16[1, 32, 4, 16]
+  {"double_blocks.0/ik", 10240, 4096, 256},  // %156 bf16[1, 32, 4, 16]
+  {"double_blocks.0/iv", 0, 4096, 256},  // %157 bf16[1, 32, 4, 16]
+  {"double_blocks.0/rmsnorm", 19456, 4096, 256},  // %159 bf16[1, 32, 4, 16]
   {"double_blocks.0/iq", 5120, 4096, 256},  // %160 bf16[1, 32, 4, 16]
-  {"double_blocks.0/rmsnorm", 0, 4096, 256},  // %162 bf16[1, 32, 4, 16]
+  {"double_blocks.0/rmsnorm", 19456, 4096, 256},  // %162 bf16[1, 32, 4, 16]
   {"double_blocks.0/ik", 10240, 4096, 256},  // %163 bf16[1, 32, 4, 16]
-  {"double_blocks.0/layernorm", 0, 1024, 256},  // %164 bf16[1, 8, 64]
-  {"double_blocks.0/modulate", 3072, 1024, 256},  // %165 bf16[1, 8, 64]
-  {"double_blocks.0/linear", 0, 3072, 256},  // %168 bf16[1, 8, 192]
-  {"double_blocks.0/reshape", 0, 3072, 256},  // %169 bf16[1, 8, 12, 16]
-  {"double_blocks.0/tq", 4096, 1024, 256},  // %170 bf16[1, 8, 4, 16]
-  {"double_blocks.0/tk", 3072, 1024, 256},  // %171 bf16[1, 8, 4, 16]
-  {"double_blocks.0/tv", 23552, 1024, 256},  // %172 bf16[1, 8, 4, 16]
+  {"double_blocks.0/layernorm", 19456, 1024, 256},  // %164 bf16[1, 8, 64]
+  {"double_blocks.0/modulate", 21504, 1024, 256},  // %165 bf16[1, 8, 64]
+  {"double_blocks.0/linear", 0, 0, 256},  // %168 not stored: its linear is computed block by block
+  {"double_blocks.0/reshape", 0, 0, 256},  // %169 not stored: its linear is computed block by block
+  {"double_blocks.0/tq", 20480, 1024, 256},  // %170 bf16[1, 8, 4, 16]
+  {"double_blocks.0/tk", 19456, 1024, 256},  // %171 bf16[1, 8, 4, 16]
+  {"double_blocks.0/tv", 4096, 1024, 256},  // %172 bf16[1, 8, 4, 16]
   {"double_blocks.0/tq", 9216, 1024, 256},  // %174 bf16[1, 8, 4, 16]
   {"double_blocks.0/tk", 14336, 1024, 256},  // %176 bf16[1, 8, 4, 16]
-  {"double_blocks.0/q", 0, 5120, 256},  // %177 bf16[1, 40, 4, 16]
-  {"double_blocks.0/k", 5120, 5120, 256},  // %178 bf16[1, 40, 4, 16]
-  {"double_blocks.0/v", 10240, 5120, 256},  // %179 bf16[1, 40, 4, 16]
+  {"double_blocks.0/q", 5120, 5120, 256},  // %177 bf16[1, 40, 4, 16]
+  {"double_blocks.0/k", 10240, 5120, 256},  // %178 bf16[1, 40, 4, 16]
+  {"double_blocks.0/v", 0, 5120, 256},  // %179 bf16[1, 40, 4, 16]
   {"double_blocks.0/attention", 32768, 5120, 256},  // %180 bf16[1, 40, 4, 16]
   {"double_blocks.0/o", 32768, 5120, 256},  // %181 bf16[1, 40, 64]
   {"double_blocks.0/oi", 32768, 4096, 256},  // %182 bf16[1, 32, 64]
   {"double_blocks.0/ot", 36864, 1024, 256},  // %183 bf16[1, 8, 64]
-  {"double_blocks.0/linear", 0, 4096, 256},  // %186 bf16[1, 32, 64]
-  {"double_blocks.0/gate", 4096, 4096, 256},  // %187 bf16[1, 32, 64]
+  {"double_blocks.0/linear", 19456, 4096, 256},  // %186 bf16[1, 32, 64]
+  {"double_blocks.0/gate", 23552, 4096, 256},  // %187 bf16[1, 32, 64]
   {"double_blocks.0/img", 37888, 4096, 256},  // %188 bf16[1, 32, 64]
   {"double_blocks.0/layernorm", 0, 4096, 256},  // %189 bf16[1, 32, 64]
   {"double_blocks.0/modulate", 16384, 4096, 256},  // %190 bf16[1, 32, 64]
@@ -269,144 +269,144 @@ static const TensorSpec kActSpecs[275] = {
   {"double_blocks.0.img_mlp/linear", 0, 4096, 256},  // %197 bf16[1, 32, 64]
   {"double_blocks.0/gate", 4096, 4096, 256},  // %198 bf16[1, 32, 64]
   {"img", 15360, 4096, 256},  // %199 bf16[1, 32, 64]
-  {"double_blocks.0/linear", 0, 1024, 256},  // %202 bf16[1, 8, 64]
-  {"double_blocks.0/gate", 1024, 1024, 256},  // %203 bf16[1, 8, 64]
+  {"double_blocks.0/linear", 37888, 1024, 256},  // %202 bf16[1, 8, 64]
+  {"double_blocks.0/gate", 38912, 1024, 256},  // %203 bf16[1, 8, 64]
   {"double_blocks.0/txt", 8192, 1024, 256},  // %204 bf16[1, 8, 64]
-  {"double_blocks.0/layernorm", 0, 1024, 256},  // %205 bf16[1, 8, 64]
+  {"double_blocks.0/layernorm", 9216, 1024, 256},  // %205 bf16[1, 8, 64]
   {"double_blocks.0/modulate", 4096, 1024, 256},  // %206 bf16[1, 8, 64]
   {"double_blocks.0.txt_mlp/linear", 0, 4096, 256},  // %209 bf16[1, 8, 256]
   {"double_blocks.0.txt_mlp/gelu", 4096, 4096, 256},  // %210 bf16[1, 8, 256]
   {"double_blocks.0.txt_mlp/linear", 0, 1024, 256},  // %213 bf16[1, 8, 64]
-  {"double_blocks.0/gate", 1024, 1024, 256},  // %214 bf16[1, 8, 64]
-  {"txt", 41984, 1024, 256},  // %215 bf16[1, 8, 64]
-  {"double_blocks.1/silu", 0, 128, 256},  // %216 bf16[1, 64]
-  {"double_blocks.1/linear", 31744, 768, 256},  // %219 bf16[1, 384]
-  {"double_blocks.1/is1", 31744, 128, 256},  // %220 bf16[1, 64]
-  {"double_blocks.1/ic1", 4096, 128, 256},  // %221 bf16[1, 64]
-  {"double_blocks.1/ig1", 32000, 128, 256},  // %222 bf16[1, 64]
-  {"double_blocks.1/is2", 32512, 128, 256},  // %223 bf16[1, 64]
-  {"double_blocks.1/ic2", 32256, 128, 256},  // %224 bf16[1, 64]
-  {"double_blocks.1/ig2", 44288, 128, 256},  // %225 bf16[1, 64]
-  {"double_blocks.1/silu", 0, 128, 256},  // %226 bf16[1, 64]
-  {"double_blocks.1/linear", 43008, 768, 256},  // %229 bf16[1, 384]
-  {"double_blocks.1/ts1", 43008, 128, 256},  // %230 bf16[1, 64]
-  {"double_blocks.1/tc1", 14336, 128, 256},  // %231 bf16[1, 64]
-  {"double_blocks.1/tg1", 43264, 128, 256},  // %232 bf16[1, 64]
-  {"double_blocks.1/ts2", 44032, 128, 256},  // %233 bf16[1, 64]
-  {"double_blocks.1/tc2", 43520, 128, 256},  // %234 bf16[1, 64]
-  {"double_blocks.1/tg2", 43776, 128, 256},  // %235 bf16[1, 64]
+  {"double_blocks.0/gate", 9216, 1024, 256},  // %214 bf16[1, 8, 64]
+  {"txt", 51200, 1024, 256},  // %215 bf16[1, 8, 64]
+  {"double_blocks.1/silu", 53248, 128, 256},  // %216 bf16[1, 64]
+  {"double_blocks.1/linear", 0, 0, 256},  // %219 not stored: its linear is computed block by block
+  {"double_blocks.1/is1", 54784, 128, 256},  // %220 bf16[1, 64]
+  {"double_blocks.1/ic1", 55040, 128, 256},  // %221 bf16[1, 64]
+  {"double_blocks.1/ig1", 54016, 128, 256},  // %222 bf16[1, 64]
+  {"double_blocks.1/is2", 53504, 128, 256},  // %223 bf16[1, 64]
+  {"double_blocks.1/ic2", 53760, 128, 256},  // %224 bf16[1, 64]
+  {"double_blocks.1/ig2", 52992, 128, 256},  // %225 bf16[1, 64]
+  {"double_blocks.1/silu", 55296, 128, 256},  // %226 bf16[1, 64]
+  {"double_blocks.1/linear", 0, 0, 256},  // %229 not stored: its linear is computed block by block
+  {"double_blocks.1/ts1", 54272, 128, 256},  // %230 bf16[1, 64]
+  {"double_blocks.1/tc1", 54528, 128, 256},  // %231 bf16[1, 64]
+  {"double_blocks.1/tg1", 53248, 128, 256},  // %232 bf16[1, 64]
+  {"double_blocks.1/ts2", 52480, 128, 256},  // %233 bf16[1, 64]
+  {"double_blocks.1/tc2", 52736, 128, 256},  // %234 bf16[1, 64]
+  {"double_blocks.1/tg2", 52224, 128, 256},  // %235 bf16[1, 64]
   {"double_blocks.1/layernorm", 0, 4096, 256},  // %236 bf16[1, 32, 64]
   {"double_blocks.1/modulate", 19456, 4096, 256},  // %237 bf16[1, 32, 64]
-  {"double_blocks.1/linear", 0, 12288, 256},  // %240 bf16[1, 32, 192]
-  {"double_blocks.1/reshape", 0, 12288, 256},  // %241 bf16[1, 32, 12, 16]
-  {"double_blocks.1/iq", 27648, 4096, 256},  // %242 bf16[1, 32, 4, 16]
-  {"double_blocks.1/ik", 23552, 4096, 256},  // %243 bf16[1, 32, 4, 16]
-  {"double_blocks.1/iv", 19456, 4096, 256},  // %244 bf16[1, 32, 4, 16]
-  {"double_blocks.1/rmsnorm", 0, 4096, 256},  // %246 bf16[1, 32, 4, 16]
+  {"double_blocks.1/linear", 0, 0, 256},  // %240 not stored: its linear is computed block by block
+  {"double_blocks.1/reshape", 0, 0, 256},  // %241 not stored: its linear is computed block by block
+  {"double_blocks.1/iq", 5120, 4096, 256},  // %242 bf16[1, 32, 4, 16]
+  {"double_blocks.1/ik", 10240, 4096, 256},  // %243 bf16[1, 32, 4, 16]
+  {"double_blocks.1/iv", 0, 4096, 256},  // %244 bf16[1, 32, 4, 16]
+  {"double_blocks.1/rmsnorm", 19456, 4096, 256},  // %246 bf16[1, 32, 4, 16]
   {"double_blocks.1/iq", 5120, 4096, 256},  // %247 bf16[1, 32, 4, 16]
-  {"double_blocks.1/rmsnorm", 0, 4096, 256},  // %249 bf16[1, 32, 4, 16]
+  {"double_blocks.1/rmsnorm", 19456, 4096, 256},  // %249 bf16[1, 32, 4, 16]
   {"double_blocks.1/ik", 10240, 4096, 256},  // %250 bf16[1, 32, 4, 16]
-  {"double_blocks.1/layernorm", 0, 1024, 256},  // %251 bf16[1, 8, 64]
-  {"double_blocks.1/modulate", 3072, 1024, 256},  // %252 bf16[1, 8, 64]
-  {"double_blocks.1/linear", 0, 3072, 256},  // %255 bf16[1, 8, 192]
-  {"double_blocks.1/reshape", 0, 3072, 256},  // %256 bf16[1, 8, 12, 16]
-  {"double_blocks.1/tq", 4096, 1024, 256},  // %257 bf16[1, 8, 4, 16]
-  {"double_blocks.1/tk", 3072, 1024, 256},  // %258 bf16[1, 8, 4, 16]
-  {"double_blocks.1/tv", 23552, 1024, 256},  // %259 bf16[1, 8, 4, 16]
+  {"double_blocks.1/layernorm", 19456, 1024, 256},  // %251 bf16[1, 8, 64]
+  {"double_blocks.1/modulate", 21504, 1024, 256},  // %252 bf16[1, 8, 64]
+  {"double_blocks.1/linear", 0, 0, 256},  // %255 not stored: its linear is computed block by block
+  {"double_blocks.1/reshape", 0, 0, 256},  // %256 not stored: its linear is computed block by block
+  {"double_blocks.1/tq", 20480, 1024, 256},  // %257 bf16[1, 8, 4, 16]
+  {"double_blocks.1/tk", 19456, 1024, 256},  // %258 bf16[1, 8, 4, 16]
+  {"double_blocks.1/tv", 4096, 1024, 256},  // %259 bf16[1, 8, 4, 16]
   {"double_blocks.1/tq", 9216, 1024, 256},  // %261 bf16[1, 8, 4, 16]
   {"double_blocks.1/tk", 14336, 1024, 256},  // %263 bf16[1, 8, 4, 16]
-  {"double_blocks.1/q", 0, 5120, 256},  // %264 bf16[1, 40, 4, 16]
-  {"double_blocks.1/k", 5120, 5120, 256},  // %265 bf16[1, 40, 4, 16]
-  {"double_blocks.1/v", 10240, 5120, 256},  // %266 bf16[1, 40, 4, 16]
+  {"double_blocks.1/q", 5120, 5120, 256},  // %264 bf16[1, 40, 4, 16]
+  {"double_blocks.1/k", 10240, 5120, 256},  // %265 bf16[1, 40, 4, 16]
+  {"double_blocks.1/v", 0, 5120, 256},  // %266 bf16[1, 40, 4, 16]
   {"double_blocks.1/attention", 32768, 5120, 256},  // %267 bf16[1, 40, 4, 16]
   {"double_blocks.1/o", 32768, 5120, 256},  // %268 bf16[1, 40, 64]
   {"double_blocks.1/oi", 32768, 4096, 256},  // %269 bf16[1, 32, 64]
   {"double_blocks.1/ot", 36864, 1024, 256},  // %270 bf16[1, 8, 64]
-  {"double_blocks.1/linear", 0, 4096, 256},  // %273 bf16[1, 32, 64]
-  {"double_blocks.1/gate", 4096, 4096, 256},  // %274 bf16[1, 32, 64]
+  {"double_blocks.1/linear", 19456, 4096, 256},  // %273 bf16[1, 32, 64]
+  {"double_blocks.1/gate", 23552, 4096, 256},  // %274 bf16[1, 32, 64]
   {"double_blocks.1/img", 37888, 4096, 256},  // %275 bf16[1, 32, 64]
   {"double_blocks.1/layernorm", 0, 4096, 256},  // %276 bf16[1, 32, 64]
   {"double_blocks.1/modulate", 16384, 4096, 256},  // %277 bf16[1, 32, 64]
   {"double_blocks.1.img_mlp/linear", 0, 16384, 256},  // %280 bf16[1, 32, 256]
   {"double_blocks.1.img_mlp/gelu", 16384, 16384, 256},  // %281 bf16[1, 32, 256]
   {"double_blocks.1.img_mlp/linear", 0, 4096, 256},  // %284 bf16[1, 32, 64]
-  {"double_blocks.1/gate", 4096, 4096, 256},  // %285 bf16[1, 32, 64]
-  {"img", 0, 4096, 256},  // %286 bf16[1, 32, 64]
-  {"double_blocks.1/linear", 4096, 1024, 256},  // %289 bf16[1, 8, 64]
-  {"double_blocks.1/gate", 5120, 1024, 256},  // %290 bf16[1, 8, 64]
-  {"double_blocks.1/txt", 12288, 1024, 256},  // %291 bf16[1, 8, 64]
-  {"double_blocks.1/layernorm", 4096, 1024, 256},  // %292 bf16[1, 8, 64]
-  {"double_blocks.1/modulate", 8192, 1024, 256},  // %293 bf16[1, 8, 64]
-  {"double_blocks.1.txt_mlp/linear", 4096, 4096, 256},  // %296 bf16[1, 8, 256]
-  {"double_blocks.1.txt_mlp/gelu", 8192, 4096, 256},  // %297 bf16[1, 8, 256]
-  {"double_blocks.1.txt_mlp/linear", 4096, 1024, 256},  // %300 bf16[1, 8, 64]
-  {"double_blocks.1/gate", 5120, 1024, 256},  // %301 bf16[1, 8, 64]
-  {"txt", 4096, 1024, 256},  // %302 bf16[1, 8, 64]
-  {"x", 76800, 5120, 256},  // %303 bf16[1, 40, 64]
-  {"single_blocks.0/silu", 0, 128, 256},  // %304 bf16[1, 64]
-  {"single_blocks.0/linear", 81920, 384, 256},  // %307 bf16[1, 192]
-  {"single_blocks.0/shift", 81920, 128, 256},  // %308 bf16[1, 64]
-  {"single_blocks.0/scale", 5120, 128, 256},  // %309 bf16[1, 64]
-  {"single_blocks.0/g", 82176, 128, 256},  // %310 bf16[1, 64]
+  {"double_blocks.1/gate", 41984, 4096, 256},  // %285 bf16[1, 32, 64]
+  {"img", 46080, 4096, 256},  // %286 bf16[1, 32, 64]
+  {"double_blocks.1/linear", 37888, 1024, 256},  // %289 bf16[1, 8, 64]
+  {"double_blocks.1/gate", 38912, 1024, 256},  // %290 bf16[1, 8, 64]
+  {"double_blocks.1/txt", 8192, 1024, 256},  // %291 bf16[1, 8, 64]
+  {"double_blocks.1/layernorm", 0, 1024, 256},  // %292 bf16[1, 8, 64]
+  {"double_blocks.1/modulate", 4096, 1024, 256},  // %293 bf16[1, 8, 64]
+  {"double_blocks.1.txt_mlp/linear", 0, 4096, 256},  // %296 bf16[1, 8, 256]
+  {"double_blocks.1.txt_mlp/gelu", 4096, 4096, 256},  // %297 bf16[1, 8, 256]
+  {"double_blocks.1.txt_mlp/linear", 0, 1024, 256},  // %300 bf16[1, 8, 64]
+  {"double_blocks.1/gate", 1024, 1024, 256},  // %301 bf16[1, 8, 64]
+  {"txt", 50176, 1024, 256},  // %302 bf16[1, 8, 64]
+  {"x", 46080, 5120, 256},  // %303 bf16[1, 40, 64]
+  {"single_blocks.0/silu", 41472, 128, 256},  // %304 bf16[1, 64]
+  {"single_blocks.0/linear", 0, 0, 256},  // %307 not stored: its linear is computed block by block
+  {"single_blocks.0/shift", 40960, 128, 256},  // %308 bf16[1, 64]
+  {"single_blocks.0/scale", 41216, 128, 256},  // %309 bf16[1, 64]
+  {"single_blocks.0/g", 56832, 128, 256},  // %310 bf16[1, 64]
   {"single_blocks.0/layernorm", 0, 5120, 256},  // %311 bf16[1, 40, 64]
   {"single_blocks.0/modulate", 35840, 5120, 256},  // %312 bf16[1, 40, 64]
-  {"single_blocks.0/linear", 0, 35840, 256},  // %315 bf16[1, 40, 448]
-  {"single_blocks.0/qkv", 56320, 15360, 256},  // %316 bf16[1, 40, 192]
-  {"single_blocks.0/h", 35840, 20480, 256},  // %317 bf16[1, 40, 256]
-  {"single_blocks.0/reshape", 56320, 15360, 256},  // %318 bf16[1, 40, 12, 16]
-  {"single_blocks.0/q", 5120, 5120, 256},  // %319 bf16[1, 40, 4, 16]
-  {"single_blocks.0/k", 15360, 5120, 256},  // %320 bf16[1, 40, 4, 16]
-  {"single_blocks.0/v", 0, 5120, 256},  // %321 bf16[1, 40, 4, 16]
-  {"single_blocks.0/q", 10240, 5120, 256},  // %323 bf16[1, 40, 4, 16]
-  {"single_blocks.0/k", 5120, 5120, 256},  // %325 bf16[1, 40, 4, 16]
-  {"single_blocks.0/qi", 10240, 4096, 256},  // %326 bf16[1, 32, 4, 16]
-  {"single_blocks.0/qt", 14336, 1024, 256},  // %327 bf16[1, 8, 4, 16]
-  {"single_blocks.0/ki", 5120, 4096, 256},  // %328 bf16[1, 32, 4, 16]
-  {"single_blocks.0/kt", 9216, 1024, 256},  // %329 bf16[1, 8, 4, 16]
-  {"single_blocks.0/rope", 20480, 4096, 256},  // %330 bf16[1, 32, 4, 16]
-  {"single_blocks.0/q", 15360, 5120, 256},  // %331 bf16[1, 40, 4, 16]
-  {"single_blocks.0/rope", 20480, 4096, 256},  // %332 bf16[1, 32, 4, 16]
-  {"single_blocks.0/k", 10240, 5120, 256},  // %333 bf16[1, 40, 4, 16]
-  {"single_blocks.0/attention", 25600, 5120, 256},  // %334 bf16[1, 40, 4, 16]
-  {"single_blocks.0/o", 25600, 5120, 256},  // %335 bf16[1, 40, 64]
-  {"single_blocks.0/gelu", 56320, 20480, 256},  // %336 bf16[1, 40, 256]
+  {"single_blocks.0/linear", 0, 0, 256},  // %315 not stored: its linear is computed block by block
+  {"single_blocks.0/qkv", 0, 0, 256},  // %316 not stored: its linear is computed block by block
+  {"single_blocks.0/h", 0, 20480, 256},  // %317 bf16[1, 40, 256]
+  {"single_blocks.0/reshape", 0, 0, 256},  // %318 not stored: its linear is computed block by block
+  {"single_blocks.0/q", 25600, 5120, 256},  // %319 bf16[1, 40, 4, 16]
+  {"single_blocks.0/k", 30720, 5120, 256},  // %320 bf16[1, 40, 4, 16]
+  {"single_blocks.0/v", 20480, 5120, 256},  // %321 bf16[1, 40, 4, 16]
+  {"single_blocks.0/q", 35840, 5120, 256},  // %323 bf16[1, 40, 4, 16]
+  {"single_blocks.0/k", 25600, 5120, 256},  // %325 bf16[1, 40, 4, 16]
+  {"single_blocks.0/qi", 35840, 4096, 256},  // %326 bf16[1, 32, 4, 16]
+  {"single_blocks.0/qt", 39936, 1024, 256},  // %327 bf16[1, 8, 4, 16]
+  {"single_blocks.0/ki", 25600, 4096, 256},  // %328 bf16[1, 32, 4, 16]
+  {"single_blocks.0/kt", 29696, 1024, 256},  // %329 bf16[1, 8, 4, 16]
+  {"single_blocks.0/rope", 30720, 4096, 256},  // %330 bf16[1, 32, 4, 16]
+  {"single_blocks.0/q", 30720, 5120, 256},  // %331 bf16[1, 40, 4, 16]
+  {"single_blocks.0/rope", 35840, 4096, 256},  // %332 bf16[1, 32, 4, 16]
+  {"single_blocks.0/k", 35840, 5120, 256},  // %333 bf16[1, 40, 4, 16]
+  {"single_blocks.0/attention", 51200, 5120, 256},  // %334 bf16[1, 40, 4, 16]
+  {"single_blocks.0/o", 51200, 5120, 256},  // %335 bf16[1, 40, 64]
+  {"single_blocks.0/gelu", 25600, 20480, 256},  // %336 bf16[1, 40, 256]
   {"single_blocks.0/concat", 0, 25600, 256},  // %337 bf16[1, 40, 320]
   {"single_blocks.0/linear", 25600, 5120, 256},  // %340 bf16[1, 40, 64]
-  {"single_blocks.0/gate", 0, 5120, 256},  // %341 bf16[1, 40, 64]
-  {"x", 81920, 5120, 256},  // %342 bf16[1, 40, 64]
-  {"single_blocks.1/silu", 0, 128, 256},  // %343 bf16[1, 64]
-  {"single_blocks.1/linear", 76800, 384, 256},  // %346 bf16[1, 192]
-  {"single_blocks.1/shift", 76800, 128, 256},  // %347 bf16[1, 64]
-  {"single_blocks.1/scale", 5120, 128, 256},  // %348 bf16[1, 64]
-  {"single_blocks.1/g", 77056, 128, 256},  // %349 bf16[1, 64]
+  {"single_blocks.0/gate", 30720, 5120, 256},  // %341 bf16[1, 40, 64]
+  {"x", 51200, 5120, 256},  // %342 bf16[1, 40, 64]
+  {"single_blocks.1/silu", 41472, 128, 256},  // %343 bf16[1, 64]
+  {"single_blocks.1/linear", 0, 0, 256},  // %346 not stored: its linear is computed block by block
+  {"single_blocks.1/shift", 40960, 128, 256},  // %347 bf16[1, 64]
+  {"single_blocks.1/scale", 41216, 128, 256},  // %348 bf16[1, 64]
+  {"single_blocks.1/g", 56832, 128, 256},  // %349 bf16[1, 64]
   {"single_blocks.1/layernorm", 0, 5120, 256},  // %350 bf16[1, 40, 64]
   {"single_blocks.1/modulate", 35840, 5120, 256},  // %351 bf16[1, 40, 64]
-  {"single_blocks.1/linear", 0, 35840, 256},  // %354 bf16[1, 40, 448]
-  {"single_blocks.1/qkv", 56320, 15360, 256},  // %355 bf16[1, 40, 192]
-  {"single_blocks.1/h", 35840, 20480, 256},  // %356 bf16[1, 40, 256]
-  {"single_blocks.1/reshape", 56320, 15360, 256},  // %357 bf16[1, 40, 12, 16]
-  {"single_blocks.1/q", 5120, 5120, 256},  // %358 bf16[1, 40, 4, 16]
-  {"single_blocks.1/k", 15360, 5120, 256},  // %359 bf16[1, 40, 4, 16]
-  {"single_blocks.1/v", 0, 5120, 256},  // %360 bf16[1, 40, 4, 16]
-  {"single_blocks.1/q", 10240, 5120, 256},  // %362 bf16[1, 40, 4, 16]
-  {"single_blocks.1/k", 5120, 5120, 256},  // %364 bf16[1, 40, 4, 16]
-  {"single_blocks.1/qi", 10240, 4096, 256},  // %365 bf16[1, 32, 4, 16]
-  {"single_blocks.1/qt", 14336, 1024, 256},  // %366 bf16[1, 8, 4, 16]
-  {"single_blocks.1/ki", 5120, 4096, 256},  // %367 bf16[1, 32, 4, 16]
-  {"single_blocks.1/kt", 9216, 1024, 256},  // %368 bf16[1, 8, 4, 16]
-  {"single_blocks.1/rope", 20480, 4096, 256},  // %369 bf16[1, 32, 4, 16]
-  {"single_blocks.1/q", 15360, 5120, 256},  // %370 bf16[1, 40, 4, 16]
-  {"single_blocks.1/rope", 20480, 4096, 256},  // %371 bf16[1, 32, 4, 16]
-  {"single_blocks.1/k", 10240, 5120, 256},  // %372 bf16[1, 40, 4, 16]
-  {"single_blocks.1/attention", 25600, 5120, 256},  // %373 bf16[1, 40, 4, 16]
-  {"single_blocks.1/o", 25600, 5120, 256},  // %374 bf16[1, 40, 64]
-  {"single_blocks.1/gelu", 56320, 20480, 256},  // %375 bf16[1, 40, 256]
+  {"single_blocks.1/linear", 0, 0, 256},  // %354 not stored: its linear is computed block by block
+  {"single_blocks.1/qkv", 0, 0, 256},  // %355 not stored: its linear is computed block by block
+  {"single_blocks.1/h", 0, 20480, 256},  // %356 bf16[1, 40, 256]
+  {"single_blocks.1/reshape", 0, 0, 256},  // %357 not stored: its linear is computed block by block
+  {"single_blocks.1/q", 25600, 5120, 256},  // %358 bf16[1, 40, 4, 16]
+  {"single_blocks.1/k", 30720, 5120, 256},  // %359 bf16[1, 40, 4, 16]
+  {"single_blocks.1/v", 20480, 5120, 256},  // %360 bf16[1, 40, 4, 16]
+  {"single_blocks.1/q", 35840, 5120, 256},  // %362 bf16[1, 40, 4, 16]
+  {"single_blocks.1/k", 25600, 5120, 256},  // %364 bf16[1, 40, 4, 16]
+  {"single_blocks.1/qi", 35840, 4096, 256},  // %365 bf16[1, 32, 4, 16]
+  {"single_blocks.1/qt", 39936, 1024, 256},  // %366 bf16[1, 8, 4, 16]
+  {"single_blocks.1/ki", 25600, 4096, 256},  // %367 bf16[1, 32, 4, 16]
+  {"single_blocks.1/kt", 29696, 1024, 256},  // %368 bf16[1, 8, 4, 16]
+  {"single_blocks.1/rope", 30720, 4096, 256},  // %369 bf16[1, 32, 4, 16]
+  {"single_blocks.1/q", 30720, 5120, 256},  // %370 bf16[1, 40, 4, 16]
+  {"single_blocks.1/rope", 35840, 4096, 256},  // %371 bf16[1, 32, 4, 16]
+  {"single_blocks.1/k", 35840, 5120, 256},  // %372 bf16[1, 40, 4, 16]
+  {"single_blocks.1/attention", 46080, 5120, 256},  // %373 bf16[1, 40, 4, 16]
+  {"single_blocks.1/o", 46080, 5120, 256},  // %374 bf16[1, 40, 64]
+  {"single_blocks.1/gelu", 25600, 20480, 256},  // %375 bf16[1, 40, 256]
   {"single_blocks.1/concat", 0, 25600, 256},  // %376 bf16[1, 40, 320]
   {"single_blocks.1/linear", 25600, 5120, 256},  // %379 bf16[1, 40, 64]
   {"single_blocks.1/gate", 5120, 5120, 256},  // %380 bf16[1, 40, 64]
   {"x", 0, 5120, 256},  // %381 bf16[1, 40, 64]
   {"final_layer/silu", 5120, 128, 256},  // %382 bf16[1, 64]
-  {"final_layer/linear", 9216, 256, 256},  // %385 bf16[1, 128]
+  {"final_layer/linear", 0, 0, 256},  // %385 not stored: its linear is computed block by block
   {"final_layer/shift", 9216, 128, 256},  // %386 bf16[1, 64]
   {"final_layer/scale", 9472, 128, 256},  // %387 bf16[1, 64]
   {"final_layer/img", 0, 4096, 256},  // %388 bf16[1, 32, 64]
@@ -636,20 +636,20 @@ static void layer_6(Stream s) {
   // %59 = silu(%55) from examples/hunyuan-video/dit.mc:75
   unary(s, ((bf16*)P[55]), ((bf16*)P[59]), 64, OP_SILU);
   // %62 = linear(%59, @txt_in.individual_token_refiner.blocks.0.adaLN_modulation.1.weight, @txt_in.individual_token_refiner.blocks.0.adaLN_modulation.1.bias) from examples/hunyuan-video/dit.mc:75
-  linear(s, ((bf16*)P[59]), ((bf16*)P[60]), ((bf16*)P[61]), ((bf16*)P[62]), 1, 128, 64);
+  linear(s, ((bf16*)P[59]), ((bf16*)P[60]) + 0, ((bf16*)P[61]) + 0, ((bf16*)P[63]), 1, 64, 64);  // %63: columns 0..63
+  linear(s, ((bf16*)P[59]), ((bf16*)P[60]) + 4096, ((bf16*)P[61]) + 64, ((bf16*)P[64]), 1, 64, 64);  // %64: columns 64..127
   // %63, %64 = chunk(%62) from examples/hunyuan-video/dit.mc:75
-  // no copy: %63 aliases its part of %62
-  strided_copy(s, ((bf16*)P[62]), ((bf16*)P[64]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 64, 0});
+  // nothing to do: the linear before wrote each part directly
   // %67 = layernorm(%58, @txt_in.individual_token_refiner.blocks.0.norm1.weight, @txt_in.individual_token_refiner.blocks.0.norm1.bias) from examples/hunyuan-video/dit.mc:76
   layernorm(s, ((bf16*)P[58]), ((bf16*)P[65]), ((bf16*)P[66]), ((bf16*)P[67]), 8, 64, 0.000001, false);
   // %70 = linear(%67, @txt_in.individual_token_refiner.blocks.0.self_attn_qkv.weight, @txt_in.individual_token_refiner.blocks.0.self_attn_qkv.bias) from examples/hunyuan-video/dit.mc:76
-  linear(s, ((bf16*)P[67]), ((bf16*)P[68]), ((bf16*)P[69]), ((bf16*)P[70]), 8, 192, 64);
+  linear(s, ((bf16*)P[67]), ((bf16*)P[68]) + 0, ((bf16*)P[69]) + 0, ((bf16*)P[72]), 8, 64, 64);  // %72: columns 0..63
+  linear(s, ((bf16*)P[67]), ((bf16*)P[68]) + 4096, ((bf16*)P[69]) + 64, ((bf16*)P[73]), 8, 64, 64);  // %73: columns 64..127
+  linear(s, ((bf16*)P[67]), ((bf16*)P[68]) + 8192, ((bf16*)P[69]) + 128, ((bf16*)P[74]), 8, 64, 64);  // %74: columns 128..191
   // %71 = reshape(%70) from examples/hunyuan-video/dit.mc:62
-  // no copy: %71 = %70 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %72, %73, %74 = chunk(%71) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[71]), ((bf16*)P[72]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[71]), ((bf16*)P[73]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[71]), ((bf16*)P[74]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %75 = attention(%72, %73, %74, %4) from examples/hunyuan-video/dit.mc:77
   attention(s, ((bf16*)P[72]), ((bf16*)P[73]), ((bf16*)P[74]), ((bf16*)P[75]), AttnArgs{1, 8, 8, 4, 4, 16, false, 0, (const uint8_t*)P[4], nullptr, 0});
   // %76 = reshape(%75) from examples/hunyuan-video/dit.mc:77
@@ -675,20 +675,20 @@ static void layer_6(Stream s) {
   // %94 = silu(%55) from examples/hunyuan-video/dit.mc:75
   unary(s, ((bf16*)P[55]), ((bf16*)P[94]), 64, OP_SILU);
   // %97 = linear(%94, @txt_in.individual_token_refiner.blocks.1.adaLN_modulation.1.weight, @txt_in.individual_token_refiner.blocks.1.adaLN_modulation.1.bias) from examples/hunyuan-video/dit.mc:75
-  linear(s, ((bf16*)P[94]), ((bf16*)P[95]), ((bf16*)P[96]), ((bf16*)P[97]), 1, 128, 64);
+  linear(s, ((bf16*)P[94]), ((bf16*)P[95]) + 0, ((bf16*)P[96]) + 0, ((bf16*)P[98]), 1, 64, 64);  // %98: columns 0..63
+  linear(s, ((bf16*)P[94]), ((bf16*)P[95]) + 4096, ((bf16*)P[96]) + 64, ((bf16*)P[99]), 1, 64, 64);  // %99: columns 64..127
   // %98, %99 = chunk(%97) from examples/hunyuan-video/dit.mc:75
-  // no copy: %98 aliases its part of %97
-  strided_copy(s, ((bf16*)P[97]), ((bf16*)P[99]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 64, 0});
+  // nothing to do: the linear before wrote each part directly
   // %102 = layernorm(%93, @txt_in.individual_token_refiner.blocks.1.norm1.weight, @txt_in.individual_token_refiner.blocks.1.norm1.bias) from examples/hunyuan-video/dit.mc:76
   layernorm(s, ((bf16*)P[93]), ((bf16*)P[100]), ((bf16*)P[101]), ((bf16*)P[102]), 8, 64, 0.000001, false);
   // %105 = linear(%102, @txt_in.individual_token_refiner.blocks.1.self_attn_qkv.weight, @txt_in.individual_token_refiner.blocks.1.self_attn_qkv.bias) from examples/hunyuan-video/dit.mc:76
-  linear(s, ((bf16*)P[102]), ((bf16*)P[103]), ((bf16*)P[104]), ((bf16*)P[105]), 8, 192, 64);
+  linear(s, ((bf16*)P[102]), ((bf16*)P[103]) + 0, ((bf16*)P[104]) + 0, ((bf16*)P[107]), 8, 64, 64);  // %107: columns 0..63
+  linear(s, ((bf16*)P[102]), ((bf16*)P[103]) + 4096, ((bf16*)P[104]) + 64, ((bf16*)P[108]), 8, 64, 64);  // %108: columns 64..127
+  linear(s, ((bf16*)P[102]), ((bf16*)P[103]) + 8192, ((bf16*)P[104]) + 128, ((bf16*)P[109]), 8, 64, 64);  // %109: columns 128..191
   // %106 = reshape(%105) from examples/hunyuan-video/dit.mc:62
-  // no copy: %106 = %105 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %107, %108, %109 = chunk(%106) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[106]), ((bf16*)P[107]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[106]), ((bf16*)P[108]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[106]), ((bf16*)P[109]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %110 = attention(%107, %108, %109, %4) from examples/hunyuan-video/dit.mc:77
   attention(s, ((bf16*)P[107]), ((bf16*)P[108]), ((bf16*)P[109]), ((bf16*)P[110]), AttnArgs{1, 8, 8, 4, 4, 16, false, 0, (const uint8_t*)P[4], nullptr, 0});
   // %111 = reshape(%110) from examples/hunyuan-video/dit.mc:77
@@ -717,37 +717,37 @@ static void layer_7(Stream s) {
   // %129 = silu(%37) from examples/hunyuan-video/dit.mc:100
   unary(s, ((bf16*)P[37]), ((bf16*)P[129]), 64, OP_SILU);
   // %132 = linear(%129, @double_blocks.0.img_mod.linear.weight, @double_blocks.0.img_mod.linear.bias) from examples/hunyuan-video/dit.mc:100
-  linear(s, ((bf16*)P[129]), ((bf16*)P[130]), ((bf16*)P[131]), ((bf16*)P[132]), 1, 384, 64);
+  linear(s, ((bf16*)P[129]), ((bf16*)P[130]) + 0, ((bf16*)P[131]) + 0, ((bf16*)P[133]), 1, 64, 64);  // %133: columns 0..63
+  linear(s, ((bf16*)P[129]), ((bf16*)P[130]) + 4096, ((bf16*)P[131]) + 64, ((bf16*)P[134]), 1, 64, 64);  // %134: columns 64..127
+  linear(s, ((bf16*)P[129]), ((bf16*)P[130]) + 8192, ((bf16*)P[131]) + 128, ((bf16*)P[135]), 1, 64, 64);  // %135: columns 128..191
+  linear(s, ((bf16*)P[129]), ((bf16*)P[130]) + 12288, ((bf16*)P[131]) + 192, ((bf16*)P[136]), 1, 64, 64);  // %136: columns 192..255
+  linear(s, ((bf16*)P[129]), ((bf16*)P[130]) + 16384, ((bf16*)P[131]) + 256, ((bf16*)P[137]), 1, 64, 64);  // %137: columns 256..319
+  linear(s, ((bf16*)P[129]), ((bf16*)P[130]) + 20480, ((bf16*)P[131]) + 320, ((bf16*)P[138]), 1, 64, 64);  // %138: columns 320..383
   // %133, %134, %135, %136, %137, %138 = chunk(%132) from examples/hunyuan-video/dit.mc:100
-  // no copy: %133 aliases its part of %132
-  strided_copy(s, ((bf16*)P[132]), ((bf16*)P[134]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  // no copy: %135 aliases its part of %132
-  strided_copy(s, ((bf16*)P[132]), ((bf16*)P[136]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  // no copy: %137 aliases its part of %132
-  strided_copy(s, ((bf16*)P[132]), ((bf16*)P[138]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
+  // nothing to do: the linear before wrote each part directly
   // %139 = silu(%37) from examples/hunyuan-video/dit.mc:101
   unary(s, ((bf16*)P[37]), ((bf16*)P[139]), 64, OP_SILU);
   // %142 = linear(%139, @double_blocks.0.txt_mod.linear.weight, @double_blocks.0.txt_mod.linear.bias) from examples/hunyuan-video/dit.mc:101
-  linear(s, ((bf16*)P[139]), ((bf16*)P[140]), ((bf16*)P[141]), ((bf16*)P[142]), 1, 384, 64);
+  linear(s, ((bf16*)P[139]), ((bf16*)P[140]) + 0, ((bf16*)P[141]) + 0, ((bf16*)P[143]), 1, 64, 64);  // %143: columns 0..63
+  linear(s, ((bf16*)P[139]), ((bf16*)P[140]) + 4096, ((bf16*)P[141]) + 64, ((bf16*)P[144]), 1, 64, 64);  // %144: columns 64..127
+  linear(s, ((bf16*)P[139]), ((bf16*)P[140]) + 8192, ((bf16*)P[141]) + 128, ((bf16*)P[145]), 1, 64, 64);  // %145: columns 128..191
+  linear(s, ((bf16*)P[139]), ((bf16*)P[140]) + 12288, ((bf16*)P[141]) + 192, ((bf16*)P[146]), 1, 64, 64);  // %146: columns 192..255
+  linear(s, ((bf16*)P[139]), ((bf16*)P[140]) + 16384, ((bf16*)P[141]) + 256, ((bf16*)P[147]), 1, 64, 64);  // %147: columns 256..319
+  linear(s, ((bf16*)P[139]), ((bf16*)P[140]) + 20480, ((bf16*)P[141]) + 320, ((bf16*)P[148]), 1, 64, 64);  // %148: columns 320..383
   // %143, %144, %145, %146, %147, %148 = chunk(%142) from examples/hunyuan-video/dit.mc:101
-  // no copy: %143 aliases its part of %142
-  strided_copy(s, ((bf16*)P[142]), ((bf16*)P[144]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  // no copy: %145 aliases its part of %142
-  strided_copy(s, ((bf16*)P[142]), ((bf16*)P[146]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  // no copy: %147 aliases its part of %142
-  strided_copy(s, ((bf16*)P[142]), ((bf16*)P[148]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
+  // nothing to do: the linear before wrote each part directly
   // %149 = layernorm(%10) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[10]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[149]), 32, 64, 0.000001, false);
   // %150 = modulate(%149, %133, %134) from examples/hunyuan-video/dit.mc:70
   modulate(s, ((bf16*)P[149]), ((bf16*)P[133]), ((bf16*)P[134]), ((bf16*)P[150]), 2048, 2048, 64);
   // %153 = linear(%150, @double_blocks.0.img_attn_qkv.weight, @double_blocks.0.img_attn_qkv.bias) from examples/hunyuan-video/dit.mc:103
-  linear(s, ((bf16*)P[150]), ((bf16*)P[151]), ((bf16*)P[152]), ((bf16*)P[153]), 32, 192, 64);
+  linear(s, ((bf16*)P[150]), ((bf16*)P[151]) + 0, ((bf16*)P[152]) + 0, ((bf16*)P[155]), 32, 64, 64);  // %155: columns 0..63
+  linear(s, ((bf16*)P[150]), ((bf16*)P[151]) + 4096, ((bf16*)P[152]) + 64, ((bf16*)P[156]), 32, 64, 64);  // %156: columns 64..127
+  linear(s, ((bf16*)P[150]), ((bf16*)P[151]) + 8192, ((bf16*)P[152]) + 128, ((bf16*)P[157]), 32, 64, 64);  // %157: columns 128..191
   // %154 = reshape(%153) from examples/hunyuan-video/dit.mc:62
-  // no copy: %154 = %153 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %155, %156, %157 = chunk(%154) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[154]), ((bf16*)P[155]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[154]), ((bf16*)P[156]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[154]), ((bf16*)P[157]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %159 = rmsnorm(%155, @double_blocks.0.img_attn_q_norm.weight) from examples/hunyuan-video/dit.mc:104
   layernorm(s, ((bf16*)P[155]), ((bf16*)P[158]), (const bf16*)nullptr, ((bf16*)P[159]), 128, 16, 0.000001, true);
   // %160 = rope(%159) from examples/hunyuan-video/dit.mc:66
@@ -761,26 +761,26 @@ static void layer_7(Stream s) {
   // %165 = modulate(%164, %143, %144) from examples/hunyuan-video/dit.mc:70
   modulate(s, ((bf16*)P[164]), ((bf16*)P[143]), ((bf16*)P[144]), ((bf16*)P[165]), 512, 512, 64);
   // %168 = linear(%165, @double_blocks.0.txt_attn_qkv.weight, @double_blocks.0.txt_attn_qkv.bias) from examples/hunyuan-video/dit.mc:106
-  linear(s, ((bf16*)P[165]), ((bf16*)P[166]), ((bf16*)P[167]), ((bf16*)P[168]), 8, 192, 64);
+  linear(s, ((bf16*)P[165]), ((bf16*)P[166]) + 0, ((bf16*)P[167]) + 0, ((bf16*)P[170]), 8, 64, 64);  // %170: columns 0..63
+  linear(s, ((bf16*)P[165]), ((bf16*)P[166]) + 4096, ((bf16*)P[167]) + 64, ((bf16*)P[171]), 8, 64, 64);  // %171: columns 64..127
+  linear(s, ((bf16*)P[165]), ((bf16*)P[166]) + 8192, ((bf16*)P[167]) + 128, ((bf16*)P[172]), 8, 64, 64);  // %172: columns 128..191
   // %169 = reshape(%168) from examples/hunyuan-video/dit.mc:62
-  // no copy: %169 = %168 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %170, %171, %172 = chunk(%169) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[169]), ((bf16*)P[170]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[169]), ((bf16*)P[171]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[169]), ((bf16*)P[172]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %174 = rmsnorm(%170, @double_blocks.0.txt_attn_q_norm.weight) from examples/hunyuan-video/dit.mc:107
   layernorm(s, ((bf16*)P[170]), ((bf16*)P[173]), (const bf16*)nullptr, ((bf16*)P[174]), 32, 16, 0.000001, true);
   // %176 = rmsnorm(%171, @double_blocks.0.txt_attn_k_norm.weight) from examples/hunyuan-video/dit.mc:108
   layernorm(s, ((bf16*)P[171]), ((bf16*)P[175]), (const bf16*)nullptr, ((bf16*)P[176]), 32, 16, 0.000001, true);
   // %177 = concat(%160, %174) from examples/hunyuan-video/dit.mc:111
-  strided_copy(s, ((bf16*)P[160]), ((bf16*)P[177]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[174]), ((bf16*)P[177]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
+  // no copy: %160 was made in place in %177
+  // no copy: %174 was made in place in %177
   // %178 = concat(%163, %176) from examples/hunyuan-video/dit.mc:112
-  strided_copy(s, ((bf16*)P[163]), ((bf16*)P[178]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[176]), ((bf16*)P[178]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
+  // no copy: %163 was made in place in %178
+  // no copy: %176 was made in place in %178
   // %179 = concat(%157, %172) from examples/hunyuan-video/dit.mc:113
-  strided_copy(s, ((bf16*)P[157]), ((bf16*)P[179]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[172]), ((bf16*)P[179]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
+  // no copy: %157 was made in place in %179
+  // no copy: %172 was made in place in %179
   // %180 = attention(%177, %178, %179, %6) from examples/hunyuan-video/dit.mc:114
   attention(s, ((bf16*)P[177]), ((bf16*)P[178]), ((bf16*)P[179]), ((bf16*)P[180]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
   // %181 = reshape(%180) from examples/hunyuan-video/dit.mc:114
@@ -833,37 +833,37 @@ static void layer_8(Stream s) {
   // %216 = silu(%37) from examples/hunyuan-video/dit.mc:100
   unary(s, ((bf16*)P[37]), ((bf16*)P[216]), 64, OP_SILU);
   // %219 = linear(%216, @double_blocks.1.img_mod.linear.weight, @double_blocks.1.img_mod.linear.bias) from examples/hunyuan-video/dit.mc:100
-  linear(s, ((bf16*)P[216]), ((bf16*)P[217]), ((bf16*)P[218]), ((bf16*)P[219]), 1, 384, 64);
+  linear(s, ((bf16*)P[216]), ((bf16*)P[217]) + 0, ((bf16*)P[218]) + 0, ((bf16*)P[220]), 1, 64, 64);  // %220: columns 0..63
+  linear(s, ((bf16*)P[216]), ((bf16*)P[217]) + 4096, ((bf16*)P[218]) + 64, ((bf16*)P[221]), 1, 64, 64);  // %221: columns 64..127
+  linear(s, ((bf16*)P[216]), ((bf16*)P[217]) + 8192, ((bf16*)P[218]) + 128, ((bf16*)P[222]), 1, 64, 64);  // %222: columns 128..191
+  linear(s, ((bf16*)P[216]), ((bf16*)P[217]) + 12288, ((bf16*)P[218]) + 192, ((bf16*)P[223]), 1, 64, 64);  // %223: columns 192..255
+  linear(s, ((bf16*)P[216]), ((bf16*)P[217]) + 16384, ((bf16*)P[218]) + 256, ((bf16*)P[224]), 1, 64, 64);  // %224: columns 256..319
+  linear(s, ((bf16*)P[216]), ((bf16*)P[217]) + 20480, ((bf16*)P[218]) + 320, ((bf16*)P[225]), 1, 64, 64);  // %225: columns 320..383
   // %220, %221, %222, %223, %224, %225 = chunk(%219) from examples/hunyuan-video/dit.mc:100
-  // no copy: %220 aliases its part of %219
-  strided_copy(s, ((bf16*)P[219]), ((bf16*)P[221]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  // no copy: %222 aliases its part of %219
-  strided_copy(s, ((bf16*)P[219]), ((bf16*)P[223]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  // no copy: %224 aliases its part of %219
-  strided_copy(s, ((bf16*)P[219]), ((bf16*)P[225]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
+  // nothing to do: the linear before wrote each part directly
   // %226 = silu(%37) from examples/hunyuan-video/dit.mc:101
   unary(s, ((bf16*)P[37]), ((bf16*)P[226]), 64, OP_SILU);
   // %229 = linear(%226, @double_blocks.1.txt_mod.linear.weight, @double_blocks.1.txt_mod.linear.bias) from examples/hunyuan-video/dit.mc:101
-  linear(s, ((bf16*)P[226]), ((bf16*)P[227]), ((bf16*)P[228]), ((bf16*)P[229]), 1, 384, 64);
+  linear(s, ((bf16*)P[226]), ((bf16*)P[227]) + 0, ((bf16*)P[228]) + 0, ((bf16*)P[230]), 1, 64, 64);  // %230: columns 0..63
+  linear(s, ((bf16*)P[226]), ((bf16*)P[227]) + 4096, ((bf16*)P[228]) + 64, ((bf16*)P[231]), 1, 64, 64);  // %231: columns 64..127
+  linear(s, ((bf16*)P[226]), ((bf16*)P[227]) + 8192, ((bf16*)P[228]) + 128, ((bf16*)P[232]), 1, 64, 64);  // %232: columns 128..191
+  linear(s, ((bf16*)P[226]), ((bf16*)P[227]) + 12288, ((bf16*)P[228]) + 192, ((bf16*)P[233]), 1, 64, 64);  // %233: columns 192..255
+  linear(s, ((bf16*)P[226]), ((bf16*)P[227]) + 16384, ((bf16*)P[228]) + 256, ((bf16*)P[234]), 1, 64, 64);  // %234: columns 256..319
+  linear(s, ((bf16*)P[226]), ((bf16*)P[227]) + 20480, ((bf16*)P[228]) + 320, ((bf16*)P[235]), 1, 64, 64);  // %235: columns 320..383
   // %230, %231, %232, %233, %234, %235 = chunk(%229) from examples/hunyuan-video/dit.mc:101
-  // no copy: %230 aliases its part of %229
-  strided_copy(s, ((bf16*)P[229]), ((bf16*)P[231]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 64, 0});
-  // no copy: %232 aliases its part of %229
-  strided_copy(s, ((bf16*)P[229]), ((bf16*)P[233]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 192, 0});
-  // no copy: %234 aliases its part of %229
-  strided_copy(s, ((bf16*)P[229]), ((bf16*)P[235]), Strided{2, {1, 64}, {384, 1}, {64, 1}, 320, 0});
+  // nothing to do: the linear before wrote each part directly
   // %236 = layernorm(%199) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[199]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[236]), 32, 64, 0.000001, false);
   // %237 = modulate(%236, %220, %221) from examples/hunyuan-video/dit.mc:70
   modulate(s, ((bf16*)P[236]), ((bf16*)P[220]), ((bf16*)P[221]), ((bf16*)P[237]), 2048, 2048, 64);
   // %240 = linear(%237, @double_blocks.1.img_attn_qkv.weight, @double_blocks.1.img_attn_qkv.bias) from examples/hunyuan-video/dit.mc:103
-  linear(s, ((bf16*)P[237]), ((bf16*)P[238]), ((bf16*)P[239]), ((bf16*)P[240]), 32, 192, 64);
+  linear(s, ((bf16*)P[237]), ((bf16*)P[238]) + 0, ((bf16*)P[239]) + 0, ((bf16*)P[242]), 32, 64, 64);  // %242: columns 0..63
+  linear(s, ((bf16*)P[237]), ((bf16*)P[238]) + 4096, ((bf16*)P[239]) + 64, ((bf16*)P[243]), 32, 64, 64);  // %243: columns 64..127
+  linear(s, ((bf16*)P[237]), ((bf16*)P[238]) + 8192, ((bf16*)P[239]) + 128, ((bf16*)P[244]), 32, 64, 64);  // %244: columns 128..191
   // %241 = reshape(%240) from examples/hunyuan-video/dit.mc:62
-  // no copy: %241 = %240 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %242, %243, %244 = chunk(%241) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[241]), ((bf16*)P[242]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[241]), ((bf16*)P[243]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[241]), ((bf16*)P[244]), Strided{4, {1, 32, 4, 16}, {6144, 192, 16, 1}, {2048, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %246 = rmsnorm(%242, @double_blocks.1.img_attn_q_norm.weight) from examples/hunyuan-video/dit.mc:104
   layernorm(s, ((bf16*)P[242]), ((bf16*)P[245]), (const bf16*)nullptr, ((bf16*)P[246]), 128, 16, 0.000001, true);
   // %247 = rope(%246) from examples/hunyuan-video/dit.mc:66
@@ -877,26 +877,26 @@ static void layer_8(Stream s) {
   // %252 = modulate(%251, %230, %231) from examples/hunyuan-video/dit.mc:70
   modulate(s, ((bf16*)P[251]), ((bf16*)P[230]), ((bf16*)P[231]), ((bf16*)P[252]), 512, 512, 64);
   // %255 = linear(%252, @double_blocks.1.txt_attn_qkv.weight, @double_blocks.1.txt_attn_qkv.bias) from examples/hunyuan-video/dit.mc:106
-  linear(s, ((bf16*)P[252]), ((bf16*)P[253]), ((bf16*)P[254]), ((bf16*)P[255]), 8, 192, 64);
+  linear(s, ((bf16*)P[252]), ((bf16*)P[253]) + 0, ((bf16*)P[254]) + 0, ((bf16*)P[257]), 8, 64, 64);  // %257: columns 0..63
+  linear(s, ((bf16*)P[252]), ((bf16*)P[253]) + 4096, ((bf16*)P[254]) + 64, ((bf16*)P[258]), 8, 64, 64);  // %258: columns 64..127
+  linear(s, ((bf16*)P[252]), ((bf16*)P[253]) + 8192, ((bf16*)P[254]) + 128, ((bf16*)P[259]), 8, 64, 64);  // %259: columns 128..191
   // %256 = reshape(%255) from examples/hunyuan-video/dit.mc:62
-  // no copy: %256 = %255 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %257, %258, %259 = chunk(%256) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[256]), ((bf16*)P[257]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[256]), ((bf16*)P[258]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[256]), ((bf16*)P[259]), Strided{4, {1, 8, 4, 16}, {1536, 192, 16, 1}, {512, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %261 = rmsnorm(%257, @double_blocks.1.txt_attn_q_norm.weight) from examples/hunyuan-video/dit.mc:107
   layernorm(s, ((bf16*)P[257]), ((bf16*)P[260]), (const bf16*)nullptr, ((bf16*)P[261]), 32, 16, 0.000001, true);
   // %263 = rmsnorm(%258, @double_blocks.1.txt_attn_k_norm.weight) from examples/hunyuan-video/dit.mc:108
   layernorm(s, ((bf16*)P[258]), ((bf16*)P[262]), (const bf16*)nullptr, ((bf16*)P[263]), 32, 16, 0.000001, true);
   // %264 = concat(%247, %261) from examples/hunyuan-video/dit.mc:111
-  strided_copy(s, ((bf16*)P[247]), ((bf16*)P[264]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[261]), ((bf16*)P[264]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
+  // no copy: %247 was made in place in %264
+  // no copy: %261 was made in place in %264
   // %265 = concat(%250, %263) from examples/hunyuan-video/dit.mc:112
-  strided_copy(s, ((bf16*)P[250]), ((bf16*)P[265]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[263]), ((bf16*)P[265]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
+  // no copy: %250 was made in place in %265
+  // no copy: %263 was made in place in %265
   // %266 = concat(%244, %259) from examples/hunyuan-video/dit.mc:113
-  strided_copy(s, ((bf16*)P[244]), ((bf16*)P[266]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[259]), ((bf16*)P[266]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
+  // no copy: %244 was made in place in %266
+  // no copy: %259 was made in place in %266
   // %267 = attention(%264, %265, %266, %6) from examples/hunyuan-video/dit.mc:114
   attention(s, ((bf16*)P[264]), ((bf16*)P[265]), ((bf16*)P[266]), ((bf16*)P[267]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
   // %268 = reshape(%267) from examples/hunyuan-video/dit.mc:114
@@ -947,34 +947,34 @@ static void layer_8(Stream s) {
 // layer 9: x (ops)
 static void layer_9(Stream s) {
   // %303 = concat(%286, %302) from examples/hunyuan-video/dit.mc:164
-  strided_copy(s, ((bf16*)P[286]), ((bf16*)P[303]), Strided{3, {1, 32, 64}, {2048, 64, 1}, {2560, 64, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[302]), ((bf16*)P[303]), Strided{3, {1, 8, 64}, {512, 64, 1}, {2560, 64, 1}, 0, 2048});
+  // no copy: %286 was made in place in %303
+  // no copy: %302 was made in place in %303
 }
 // layer 10: single_blocks.0 (SingleBlock)
 static void layer_10(Stream s) {
   // %304 = silu(%37) from examples/hunyuan-video/dit.mc:126
   unary(s, ((bf16*)P[37]), ((bf16*)P[304]), 64, OP_SILU);
   // %307 = linear(%304, @single_blocks.0.modulation.linear.weight, @single_blocks.0.modulation.linear.bias) from examples/hunyuan-video/dit.mc:126
-  linear(s, ((bf16*)P[304]), ((bf16*)P[305]), ((bf16*)P[306]), ((bf16*)P[307]), 1, 192, 64);
+  linear(s, ((bf16*)P[304]), ((bf16*)P[305]) + 0, ((bf16*)P[306]) + 0, ((bf16*)P[308]), 1, 64, 64);  // %308: columns 0..63
+  linear(s, ((bf16*)P[304]), ((bf16*)P[305]) + 4096, ((bf16*)P[306]) + 64, ((bf16*)P[309]), 1, 64, 64);  // %309: columns 64..127
+  linear(s, ((bf16*)P[304]), ((bf16*)P[305]) + 8192, ((bf16*)P[306]) + 128, ((bf16*)P[310]), 1, 64, 64);  // %310: columns 128..191
   // %308, %309, %310 = chunk(%307) from examples/hunyuan-video/dit.mc:126
-  // no copy: %308 aliases its part of %307
-  strided_copy(s, ((bf16*)P[307]), ((bf16*)P[309]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 64, 0});
-  // no copy: %310 aliases its part of %307
+  // nothing to do: the linear before wrote each part directly
   // %311 = layernorm(%303) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[303]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[311]), 40, 64, 0.000001, false);
   // %312 = modulate(%311, %308, %309) from examples/hunyuan-video/dit.mc:70
   modulate(s, ((bf16*)P[311]), ((bf16*)P[308]), ((bf16*)P[309]), ((bf16*)P[312]), 2560, 2560, 64);
   // %315 = linear(%312, @single_blocks.0.linear1.weight, @single_blocks.0.linear1.bias) from examples/hunyuan-video/dit.mc:127
-  linear(s, ((bf16*)P[312]), ((bf16*)P[313]), ((bf16*)P[314]), ((bf16*)P[315]), 40, 448, 64);
+  linear(s, ((bf16*)P[312]), ((bf16*)P[313]) + 0, ((bf16*)P[314]) + 0, ((bf16*)P[319]), 40, 64, 64);  // %319: columns 0..63
+  linear(s, ((bf16*)P[312]), ((bf16*)P[313]) + 4096, ((bf16*)P[314]) + 64, ((bf16*)P[320]), 40, 64, 64);  // %320: columns 64..127
+  linear(s, ((bf16*)P[312]), ((bf16*)P[313]) + 8192, ((bf16*)P[314]) + 128, ((bf16*)P[321]), 40, 64, 64);  // %321: columns 128..191
+  linear(s, ((bf16*)P[312]), ((bf16*)P[313]) + 12288, ((bf16*)P[314]) + 192, ((bf16*)P[317]), 40, 256, 64);  // %317: columns 192..447
   // %316, %317 = split(%315) from examples/hunyuan-video/dit.mc:127
-  strided_copy(s, ((bf16*)P[315]), ((bf16*)P[316]), Strided{3, {1, 40, 192}, {17920, 448, 1}, {7680, 192, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[315]), ((bf16*)P[317]), Strided{3, {1, 40, 256}, {17920, 448, 1}, {10240, 256, 1}, 192, 0});
+  // nothing to do: the linear before wrote each part directly
   // %318 = reshape(%316) from examples/hunyuan-video/dit.mc:62
-  // no copy: %318 = %316 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %319, %320, %321 = chunk(%318) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[318]), ((bf16*)P[319]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[318]), ((bf16*)P[320]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[318]), ((bf16*)P[321]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %323 = rmsnorm(%319, @single_blocks.0.q_norm.weight) from examples/hunyuan-video/dit.mc:129
   layernorm(s, ((bf16*)P[319]), ((bf16*)P[322]), (const bf16*)nullptr, ((bf16*)P[323]), 160, 16, 0.000001, true);
   // %325 = rmsnorm(%320, @single_blocks.0.k_norm.weight) from examples/hunyuan-video/dit.mc:130
@@ -986,12 +986,12 @@ static void layer_10(Stream s) {
   // %330 = rope(%326) from examples/hunyuan-video/dit.mc:66
   rope(s, ((bf16*)P[326]), ((bf16*)P[330]), RopeArgs{1, 32, 4, 16, 3, {2, 4, 4}, {4, 6, 6}, 256.0, true});
   // %331 = concat(%330, %327) from examples/hunyuan-video/dit.mc:134
-  strided_copy(s, ((bf16*)P[330]), ((bf16*)P[331]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
+  // no copy: %330 was made in place in %331
   strided_copy(s, ((bf16*)P[327]), ((bf16*)P[331]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
   // %332 = rope(%328) from examples/hunyuan-video/dit.mc:66
   rope(s, ((bf16*)P[328]), ((bf16*)P[332]), RopeArgs{1, 32, 4, 16, 3, {2, 4, 4}, {4, 6, 6}, 256.0, true});
   // %333 = concat(%332, %329) from examples/hunyuan-video/dit.mc:135
-  strided_copy(s, ((bf16*)P[332]), ((bf16*)P[333]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
+  // no copy: %332 was made in place in %333
   strided_copy(s, ((bf16*)P[329]), ((bf16*)P[333]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
   // %334 = attention(%331, %333, %321, %6) from examples/hunyuan-video/dit.mc:136
   attention(s, ((bf16*)P[331]), ((bf16*)P[333]), ((bf16*)P[321]), ((bf16*)P[334]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
@@ -1014,26 +1014,26 @@ static void layer_11(Stream s) {
   // %343 = silu(%37) from examples/hunyuan-video/dit.mc:126
   unary(s, ((bf16*)P[37]), ((bf16*)P[343]), 64, OP_SILU);
   // %346 = linear(%343, @single_blocks.1.modulation.linear.weight, @single_blocks.1.modulation.linear.bias) from examples/hunyuan-video/dit.mc:126
-  linear(s, ((bf16*)P[343]), ((bf16*)P[344]), ((bf16*)P[345]), ((bf16*)P[346]), 1, 192, 64);
+  linear(s, ((bf16*)P[343]), ((bf16*)P[344]) + 0, ((bf16*)P[345]) + 0, ((bf16*)P[347]), 1, 64, 64);  // %347: columns 0..63
+  linear(s, ((bf16*)P[343]), ((bf16*)P[344]) + 4096, ((bf16*)P[345]) + 64, ((bf16*)P[348]), 1, 64, 64);  // %348: columns 64..127
+  linear(s, ((bf16*)P[343]), ((bf16*)P[344]) + 8192, ((bf16*)P[345]) + 128, ((bf16*)P[349]), 1, 64, 64);  // %349: columns 128..191
   // %347, %348, %349 = chunk(%346) from examples/hunyuan-video/dit.mc:126
-  // no copy: %347 aliases its part of %346
-  strided_copy(s, ((bf16*)P[346]), ((bf16*)P[348]), Strided{2, {1, 64}, {192, 1}, {64, 1}, 64, 0});
-  // no copy: %349 aliases its part of %346
+  // nothing to do: the linear before wrote each part directly
   // %350 = layernorm(%342) from examples/hunyuan-video/dit.mc:70
   layernorm(s, ((bf16*)P[342]), (const bf16*)nullptr, (const bf16*)nullptr, ((bf16*)P[350]), 40, 64, 0.000001, false);
   // %351 = modulate(%350, %347, %348) from examples/hunyuan-video/dit.mc:70
   modulate(s, ((bf16*)P[350]), ((bf16*)P[347]), ((bf16*)P[348]), ((bf16*)P[351]), 2560, 2560, 64);
   // %354 = linear(%351, @single_blocks.1.linear1.weight, @single_blocks.1.linear1.bias) from examples/hunyuan-video/dit.mc:127
-  linear(s, ((bf16*)P[351]), ((bf16*)P[352]), ((bf16*)P[353]), ((bf16*)P[354]), 40, 448, 64);
+  linear(s, ((bf16*)P[351]), ((bf16*)P[352]) + 0, ((bf16*)P[353]) + 0, ((bf16*)P[358]), 40, 64, 64);  // %358: columns 0..63
+  linear(s, ((bf16*)P[351]), ((bf16*)P[352]) + 4096, ((bf16*)P[353]) + 64, ((bf16*)P[359]), 40, 64, 64);  // %359: columns 64..127
+  linear(s, ((bf16*)P[351]), ((bf16*)P[352]) + 8192, ((bf16*)P[353]) + 128, ((bf16*)P[360]), 40, 64, 64);  // %360: columns 128..191
+  linear(s, ((bf16*)P[351]), ((bf16*)P[352]) + 12288, ((bf16*)P[353]) + 192, ((bf16*)P[356]), 40, 256, 64);  // %356: columns 192..447
   // %355, %356 = split(%354) from examples/hunyuan-video/dit.mc:127
-  strided_copy(s, ((bf16*)P[354]), ((bf16*)P[355]), Strided{3, {1, 40, 192}, {17920, 448, 1}, {7680, 192, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[354]), ((bf16*)P[356]), Strided{3, {1, 40, 256}, {17920, 448, 1}, {10240, 256, 1}, 192, 0});
+  // nothing to do: the linear before wrote each part directly
   // %357 = reshape(%355) from examples/hunyuan-video/dit.mc:62
-  // no copy: %357 = %355 + 0 B
+  // nothing to do: the linear before wrote each part directly
   // %358, %359, %360 = chunk(%357) from examples/hunyuan-video/dit.mc:62
-  strided_copy(s, ((bf16*)P[357]), ((bf16*)P[358]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 0, 0});
-  strided_copy(s, ((bf16*)P[357]), ((bf16*)P[359]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 64, 0});
-  strided_copy(s, ((bf16*)P[357]), ((bf16*)P[360]), Strided{4, {1, 40, 4, 16}, {7680, 192, 16, 1}, {2560, 64, 16, 1}, 128, 0});
+  // nothing to do: the linear before wrote each part directly
   // %362 = rmsnorm(%358, @single_blocks.1.q_norm.weight) from examples/hunyuan-video/dit.mc:129
   layernorm(s, ((bf16*)P[358]), ((bf16*)P[361]), (const bf16*)nullptr, ((bf16*)P[362]), 160, 16, 0.000001, true);
   // %364 = rmsnorm(%359, @single_blocks.1.k_norm.weight) from examples/hunyuan-video/dit.mc:130
@@ -1045,12 +1045,12 @@ static void layer_11(Stream s) {
   // %369 = rope(%365) from examples/hunyuan-video/dit.mc:66
   rope(s, ((bf16*)P[365]), ((bf16*)P[369]), RopeArgs{1, 32, 4, 16, 3, {2, 4, 4}, {4, 6, 6}, 256.0, true});
   // %370 = concat(%369, %366) from examples/hunyuan-video/dit.mc:134
-  strided_copy(s, ((bf16*)P[369]), ((bf16*)P[370]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
+  // no copy: %369 was made in place in %370
   strided_copy(s, ((bf16*)P[366]), ((bf16*)P[370]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
   // %371 = rope(%367) from examples/hunyuan-video/dit.mc:66
   rope(s, ((bf16*)P[367]), ((bf16*)P[371]), RopeArgs{1, 32, 4, 16, 3, {2, 4, 4}, {4, 6, 6}, 256.0, true});
   // %372 = concat(%371, %368) from examples/hunyuan-video/dit.mc:135
-  strided_copy(s, ((bf16*)P[371]), ((bf16*)P[372]), Strided{4, {1, 32, 4, 16}, {2048, 64, 16, 1}, {2560, 64, 16, 1}, 0, 0});
+  // no copy: %371 was made in place in %372
   strided_copy(s, ((bf16*)P[368]), ((bf16*)P[372]), Strided{4, {1, 8, 4, 16}, {512, 64, 16, 1}, {2560, 64, 16, 1}, 0, 2048});
   // %373 = attention(%370, %372, %360, %6) from examples/hunyuan-video/dit.mc:136
   attention(s, ((bf16*)P[370]), ((bf16*)P[372]), ((bf16*)P[360]), ((bf16*)P[373]), AttnArgs{1, 40, 40, 4, 4, 16, false, 0, nullptr, (const int32_t*)P[6], 3});
@@ -1073,10 +1073,10 @@ static void layer_12(Stream s) {
   // %382 = silu(%37) from examples/hunyuan-video/dit.mc:142
   unary(s, ((bf16*)P[37]), ((bf16*)P[382]), 64, OP_SILU);
   // %385 = linear(%382, @final_layer.adaLN_modulation.1.weight, @final_layer.adaLN_modulation.1.bias) from examples/hunyuan-video/dit.mc:142
-  linear(s, ((bf16*)P[382]), ((bf16*)P[383]), ((bf16*)P[384]), ((bf16*)P[385]), 1, 128, 64);
+  linear(s, ((bf16*)P[382]), ((bf16*)P[383]) + 0, ((bf16*)P[384]) + 0, ((bf16*)P[386]), 1, 64, 64);  // %386: columns 0..63
+  linear(s, ((bf16*)P[382]), ((bf16*)P[383]) + 4096, ((bf16*)P[384]) + 64, ((bf16*)P[387]), 1, 64, 64);  // %387: columns 64..127
   // %386, %387 = chunk(%385) from examples/hunyuan-video/dit.mc:142
-  // no copy: %386 aliases its part of %385
-  strided_copy(s, ((bf16*)P[385]), ((bf16*)P[387]), Strided{2, {1, 64}, {128, 1}, {64, 1}, 64, 0});
+  // nothing to do: the linear before wrote each part directly
   // %388 = slice(%381) from examples/hunyuan-video/dit.mc:143
   // no copy: %388 = %381 + 0 B
   // %389 = layernorm(%388) from examples/hunyuan-video/dit.mc:70

@@ -1212,7 +1212,7 @@ const PLAN: Plan = {
             { name: "velocity", dtype: "bf16", shape: [1, 16, 2, 8, 8] }
         ],
         weightBytes: 1280512,
-        arenaBytes: 77824,
+        arenaBytes: 57088,
         map: {
             source: "examples/hunyuan-video/dit.diffusers.map",
             rules: [
