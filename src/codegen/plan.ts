@@ -10,8 +10,8 @@
 // Lifetimes are in op steps: a tensor is live from its producer to its last reader (inputs from
 // before the first op, outputs to the end), both ends inclusive, so an op's output never shares
 // bytes with its own inputs (the kernels are not in-place). Contiguous views and the parts of a
-// concatenation share storage (alias.ts): no buffer of their own, their root live as long as they are. Every offset is a multiple of ALIGN
-// (tensor-core tiles and 16-byte vector loads need it). Whatever the source, the layout is checked
+// concatenation share storage (alias.ts): no buffer of their own, their root live as long as they
+// are. Every offset is a multiple of ALIGN (tensor-core tiles and 16-byte vector loads need it). Whatever the source, the layout is checked
 // by the allocator's independent verifier before any code is written.
 import { allocate, type Buffer, greedy, verify } from '../alloc/index.js';
 import { type Alias, viewAliases } from './alias.js';
@@ -37,15 +37,17 @@ export interface ArenaPlan {
 
 const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
-/**
- * One allocator buffer per non-weight tensor that owns storage (aliases do not), id = the tensor
- * id, end exclusive. A root is live from the first producer to the last reader of anything in it.
- */
+/** The copies the program avoids: linears computed by column block, then storage shared by views. */
 export function layoutOf(g: Graph, bytesOf: (id: number) => number): { fusion: Fusion; aliases: ReadonlyMap<number, Alias> } {
   const fusion = fuseColumnSplits(g, bytesOf);
   return { fusion, aliases: viewAliases(g, bytesOf, ALIGN, fusion) };
 }
 
+/**
+ * One allocator buffer per non-weight tensor that owns storage (aliases and never-stored tensors do
+ * not), id = the tensor id, end exclusive. A root is live from the first producer to the last reader
+ * of anything stored in it.
+ */
 export function lifetimes(g: Graph, bytesOf: (id: number) => number, { fusion, aliases } = layoutOf(g, bytesOf)): Buffer[] {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
