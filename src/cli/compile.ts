@@ -4,10 +4,10 @@
 //   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]]`
 // Writes DIR/model.cu and DIR/runtime/*.cuh (a self-contained tree), then builds DIR/model with
 // g++ (cpu) or nvcc (cuda) and prints the command. It also writes DIR/launcher.ts and DIR/launcher.js
-// (src/launcher/emit.ts). With --pipeline, FILE is the DiT and the VAE spec's `decoder` model is the
-// second program: DIR/dit/ and DIR/vae/ hold the two programs and the launcher runs the whole
-// text-to-video pipeline (docs/PIPELINE.md). --hw is accepted and recorded in the header but
-// does not change the code yet (kernels are not tuned per hardware profile).
+// (src/launcher/emit.ts). With --pipeline, FILE is the DiT and the VAE spec's `decoder` model is
+// built once per latent tile shape of the reference's tiled decode: DIR/dit/ and DIR/vae-TxHxW/ hold
+// the programs and the launcher runs the whole text-to-video pipeline (docs/PIPELINE.md). --hw does
+// not change the code (kernels are not tuned per profile); it warns when the program will not fit.
 import { execFileSync } from 'node:child_process';
 import { startTicker } from '../report/ticker.js';
 import { type HardwareProfile, ProfileError, loadProfile } from '../hw/profile.js';
