@@ -1,7 +1,8 @@
-// The tiled VAE decode, step for step as the reference does it (diffusers AutoencoderKLHunyuanVideo:
-// _temporal_tiled_decode, tiled_decode, blend_t / blend_v / blend_h; the original hyvideo/vae is
-// the same scheme; ../shared/reference/hunyuanvideo.md §2.5). Part of the launcher (Node built-ins
-// only). In latent units, with HunyuanVideo's defaults (256 px and 64 frames, 25% overlap):
+// The tiled VAE decode, step for step as the reference does it (HunyuanVideo's hyvideo/vae/ac3d.py:
+// temporal_tiled_decode, spatial_tiled_decode, blend_t / blend_v / blend_h, as recorded in
+// ../shared/reference/hunyuanvideo.md §2.5; diffusers' AutoencoderKLHunyuanVideo has the same
+// structure). Part of the launcher (Node built-ins only). In latent units, with HunyuanVideo's
+// defaults (256 px and 64 frames, 25% overlap):
 //   - temporal windows when T > 16: [i, min(i + 17, T)) for i = 0, 12, 24, ... < T; each decodes to
 //     1 + 4 (Tw - 1) frames, every window but the first drops its first frame, is blended over 16
 //     frames with the previous window's last ones, and keeps 48 frames (the first keeps 49);
