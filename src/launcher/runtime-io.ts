@@ -1,7 +1,7 @@
 // The launcher runtime's self-contained helpers: numbers (bf16/fp16, the seeded noise, sigmas),
-// safetensors reading and writing, and frames out (PNG, MP4 through ffmpeg). Like runtime.ts it
-// imports only Node built-ins: `mc compile` prints both into DIR/launcher.ts.
-import { spawnSync } from 'node:child_process';
+// safetensors reading and writing, an executable in loop mode, and frames out (PNG, MP4 through
+// ffmpeg). Like runtime.ts it imports only Node built-ins: `mc compile` prints both into DIR/launcher.ts.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -251,4 +251,71 @@ export function writeVideo(frames: Buffer[], W: number, H: number, fps: number, 
   renameSync(tmp, dir);
   const why = /\.mp4$/i.test(out) ? 'ffmpeg not found; ' : '';
   return `${why}wrote ${frames.length} PNG frames (${W}x${H}) to ${dir}/ (play at ${fps} fps: ffmpeg -framerate ${fps} -i ${dir}/frame_%05d.png -pix_fmt yuv420p video.mp4)`;
+}
+
+// ---------------------------------------------------------------- executables
+
+export type Forward = (inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
+
+/** One executable in loop mode: weights resident, one `run IN OUT` per forward. */
+export class Server {
+  private proc: ChildProcessWithoutNullStreams;
+  private buf = '';
+  private waiting: ((line: string) => void)[] = [];
+  private lines: string[] = [];
+  private err = '';
+  private exited: number | null = null;
+  private n = 0;
+  lastMs = 0;
+
+  constructor(exe: string, args: string[], private readonly work: string, private readonly tag: string) {
+    this.proc = spawn(exe, ['--serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (d: string) => {
+      this.buf += d;
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) { this.push(this.buf.slice(0, i)); this.buf = this.buf.slice(i + 1); }
+    });
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stderr.on('data', (d: string) => { this.err += d; });
+    this.proc.on('error', (e) => { this.err += String(e.message); this.exited = -1; this.flush(); });
+    this.proc.on('exit', (code) => { this.exited = code ?? -1; this.flush(); });
+  }
+  private push(l: string): void { const w = this.waiting.shift(); if (w) w(l); else this.lines.push(l); }
+  private flush(): void { for (const w of this.waiting.splice(0)) w(''); }
+  private next(): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (this.exited !== null) return Promise.resolve('');
+    return new Promise((res) => this.waiting.push(res));
+  }
+  private fail(): never {
+    throw new LaunchError(`${this.tag}: the executable stopped (exit ${this.exited}): ${this.err.trim() || 'no message'}`);
+  }
+  /** Waits for "ready" (weights resident). */
+  async ready(): Promise<void> {
+    for (;;) {
+      const l = await this.next();
+      if (l.startsWith('ready')) return;
+      if (l === '' && this.exited !== null) this.fail();
+    }
+  }
+  readonly forward: Forward = async (inputs) => {
+    const k = this.n++;
+    const inp = join(this.work, `${this.tag}-in-${k % 2}.safetensors`);
+    const out = join(this.work, `${this.tag}-out-${k % 2}.safetensors`);
+    writeFileSync(inp, serialize(inputs));
+    this.proc.stdin.write(`run ${inp}\t${out}\n`);
+    for (;;) {
+      const l = await this.next();
+      if (l.startsWith('ok ')) { this.lastMs = Number(l.slice(3)); return readTensors(out); }
+      if (l === '' && this.exited !== null) this.fail();
+    }
+  };
+  async close(): Promise<void> {
+    if (this.exited === null) {
+      this.proc.stdin.end('quit\n');
+      await new Promise<void>((res) => { if (this.exited !== null) res(); else this.proc.on('exit', () => res()); });
+    }
+  }
 }

@@ -6,12 +6,12 @@
 // Pipeline (docs/PIPELINE.md): seeded noise -> flow-matching Euler loop on the DiT executable (one
 // process, weights resident, `--serve`) -> latents / scaling -> tiled decode on the VAE decoder
 // executable -> uint8 frames -> MP4 through ffmpeg, else PNG frames.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DType, type Tensor, LaunchError, guidanceInput, noise, numel, readTensors, serialize, shapeText, sigmas, toFrames, writeVideo } from './runtime-io.js';
+import { type DType, type Forward, type Tensor, LaunchError, Server, guidanceInput, noise, numel, readTensors, serialize, shapeText, sigmas, toFrames, writeVideo } from './runtime-io.js';
 import { checkWeights, openCheckpoint } from './runtime-weights.js';
 import { type Tiling, tiledDecode } from './runtime-tiling.js';
 
@@ -86,72 +86,8 @@ export type Plan = PipelinePlan | SinglePlan;
 
 // ---------------------------------------------------------------- executables
 
-export type Forward = (inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
 /** A forward of one of the decoder programs (one per tile shape). */
 export type DecoderForward = (program: Program, inputs: ReadonlyMap<string, Tensor>) => Promise<Map<string, Tensor>>;
-
-/** One executable in loop mode: weights resident, one `run IN OUT` per forward. */
-export class Server {
-  private proc: ChildProcessWithoutNullStreams;
-  private buf = '';
-  private waiting: ((line: string) => void)[] = [];
-  private lines: string[] = [];
-  private err = '';
-  private exited: number | null = null;
-  private n = 0;
-  lastMs = 0;
-
-  constructor(exe: string, args: string[], private readonly work: string, private readonly tag: string) {
-    this.proc = spawn(exe, ['--serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stdout.setEncoding('utf8');
-    this.proc.stdout.on('data', (d: string) => {
-      this.buf += d;
-      let i;
-      while ((i = this.buf.indexOf('\n')) >= 0) { this.push(this.buf.slice(0, i)); this.buf = this.buf.slice(i + 1); }
-    });
-    this.proc.stderr.setEncoding('utf8');
-    this.proc.stderr.on('data', (d: string) => { this.err += d; });
-    this.proc.on('error', (e) => { this.err += String(e.message); this.exited = -1; this.flush(); });
-    this.proc.on('exit', (code) => { this.exited = code ?? -1; this.flush(); });
-  }
-  private push(l: string): void { const w = this.waiting.shift(); if (w) w(l); else this.lines.push(l); }
-  private flush(): void { for (const w of this.waiting.splice(0)) w(''); }
-  private next(): Promise<string> {
-    const l = this.lines.shift();
-    if (l !== undefined) return Promise.resolve(l);
-    if (this.exited !== null) return Promise.resolve('');
-    return new Promise((res) => this.waiting.push(res));
-  }
-  private fail(): never {
-    throw new LaunchError(`${this.tag}: the executable stopped (exit ${this.exited}): ${this.err.trim() || 'no message'}`);
-  }
-  /** Waits for "ready" (weights resident). */
-  async ready(): Promise<void> {
-    for (;;) {
-      const l = await this.next();
-      if (l.startsWith('ready')) return;
-      if (l === '' && this.exited !== null) this.fail();
-    }
-  }
-  readonly forward: Forward = async (inputs) => {
-    const k = this.n++;
-    const inp = join(this.work, `${this.tag}-in-${k % 2}.safetensors`);
-    const out = join(this.work, `${this.tag}-out-${k % 2}.safetensors`);
-    writeFileSync(inp, serialize(inputs));
-    this.proc.stdin.write(`run ${inp}\t${out}\n`);
-    for (;;) {
-      const l = await this.next();
-      if (l.startsWith('ok ')) { this.lastMs = Number(l.slice(3)); return readTensors(out); }
-      if (l === '' && this.exited !== null) this.fail();
-    }
-  };
-  async close(): Promise<void> {
-    if (this.exited === null) {
-      this.proc.stdin.end('quit\n');
-      await new Promise<void>((res) => { if (this.exited !== null) res(); else this.proc.on('exit', () => res()); });
-    }
-  }
-}
 
 // ---------------------------------------------------------------- the pipeline
 
