@@ -130,6 +130,18 @@ static void load_plan(const char* path, Stream s) {
 static void load_inputs(const char* ipath, Stream s) {
   StFile inf = st_read(ipath);
   for (int i = 0; i < kNumInputs; i++) load_into(inf, kInputs[i].name, kInputs[i].dtype, kInputs[i].shape, kInputs[i].rank, P[kInputs[i].id], s);
+  // Segment offsets (varlen attention): non-decreasing within [0, B x Lk], as mc eval requires.
+  for (int c = 0; c < kNumSegChecks; c++) {
+    const SegCheck& k = kSegChecks[c];
+    std::vector<int32_t> v((size_t)k.n);
+    copy_d2h(v.data(), P[k.id], v.size() * sizeof(int32_t), s);
+    stream_sync(s);
+    for (i64 j = 0; j < k.n; j++)
+      if (v[j] < 0 || v[j] > k.limit || (j > 0 && v[j] < v[j - 1])) {
+        fprintf(stderr, "error: %s: input '%s' must be non-decreasing offsets within [0, %lld]; entry %lld is %d\n", ipath, k.name, (long long)k.limit, (long long)j, v[j]);
+        exit(1);
+      }
+  }
 }
 
 static void write_outputs(const char* opath, Streams& ss) {

@@ -109,6 +109,17 @@ test('the 720p DiT program: linears by column block, concatenations in place, ar
   expect(solved.total).toBeLessThan(7.5 * 2 ** 30);
 }, 60_000);
 
+test('the program checks segment offsets it loads, as mc eval does (one line, exit 1)', async () => {
+  await runCpu('examples/tiny/dit.mc', 'bf16');
+  const name = 'examples_tiny_dit_mc_bf16_planned';
+  const ins = readSafetensors(join(TMP, `${name}.i`)).tensors;
+  ins.get('cu_seqlens')!.data[1] = 45; // past B x L = 40
+  writeSafetensors(join(TMP, 'bad-segs.i'), ins);
+  const r = spawnSync(join(TMP, name, 'model'), ['--weights', join(TMP, `${name}.w`), '--inputs', join(TMP, 'bad-segs.i')], { encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/^error: .*bad-segs\.i: input 'cu_seqlens' must be non-decreasing offsets within \[0, 40\]; entry 1 is 45\n$/);
+});
+
 test('an external arena plan that aliases live tensors is refused', () => {
   const g = load('examples/tiny/dit.mc');
   const bytesOf = tensorBytes(g);

@@ -57,6 +57,9 @@ describe('reference interpreter: ops', () => {
     close(run('  output y = attention(q, k, v, mask=m)', { q, k, v, m: td([1, 2], [1, 0], 'bool') }), [1, 2, 1, 2]);
     close(run('  output y = attention(q, k, v, frame=1)', { q, k, v }), run('  output y = attention(q, k, v, causal=true)', { q, k, v }));
     close(run('  output y = attention(q, k, v, segments=s)', { q, k, v, s: td([3], [0, 1, 2], 'i32') }), [1, 2, 3, 4]);
+    // Offsets out of order or range are an input error, not a silently different attention.
+    for (const bad of [[0, 3, 2], [1, 0, 2], [0, -1, 2]])
+      expect(() => run('  output y = attention(q, k, v, segments=s)', { q, k, v, s: td([3], bad, 'i32') })).toThrow(/segment offsets must be non-decreasing within \[0, 2\]/);
   });
   test('rope rotates interleaved pairs by pos * theta^(-2j/d)', () => {
     // L = 2 positions, D = 4 (two pairs): position 1 rotates pair 0 by 1 rad and pair 1 by theta^-0.5.

@@ -133,6 +133,15 @@ export function emitProgram(g: Graph, opts: EmitOptions = {}): Emitted {
   for (const id of g.outputs) w(io(g.tensors[id], 0));
   w('};');
   w(`static const int kNumOutputs = ${g.outputs.length};`);
+  // Segment offsets (varlen attention) given as inputs are checked when loaded: out of order or range
+  // they would silently change which tokens attend to which.
+  const inputSet = new Set(g.inputs);
+  const segs = g.ops.filter((op) => op.kind === 'attention' && op.attrs.varlen).map((op) => {
+    const id = op.inputs[op.inputs.length - 1];
+    return { id, limit: g.tensors[op.inputs[0]].shape[0] * g.tensors[op.inputs[1]].shape[1] };
+  }).filter((c, i, all) => inputSet.has(c.id) && all.findIndex((d) => d.id === c.id) === i);
+  w(`static const int kNumSegChecks = ${segs.length};`);
+  w(`static const SegCheck kSegChecks[${Math.max(1, segs.length)}] = {${segs.map((c) => `{${c.id}, ${cString(g.tensors[c.id].name)}, ${numel(g.tensors[c.id].shape)}, ${c.limit}}`).join(', ') || '{0, "", 0, 0}'}};`);
   w('');
   // ---- layers
   w('// ---- forward: one function per layer, ops in program order on the compute stream');

@@ -2,7 +2,7 @@
 // op dispatch in interp.ts. Same conventions: fp64 math over row-major buffers, one rounding by
 // the caller, the exact math in each comment.
 import type { Op, Tensor } from '../ir/types.js';
-import { type Buf, numel, stridesOf } from './interp.js';
+import { type Buf, EvalError, numel, stridesOf } from './interp.js';
 
 /**
  * softmax(q k^T / sqrt(D)) v per (batch, query head), over the visible keys only:
@@ -17,6 +17,12 @@ export function attention(op: Op, ins: readonly Buf[], ts: readonly Tensor[]): B
   let next = 3;
   const mask = op.attrs.masked ? ins[next++] : undefined;
   const seg = op.attrs.varlen ? ins[next++] : undefined;
+  if (seg) {
+    // Offsets into the packed batch: non-decreasing, within [0, B x Lk] (tokens outside every
+    // segment are allowed and see only themselves; an offset out of order or range is an input error).
+    const bad = Array.from(seg).findIndex((x, s) => x < 0 || x > B * Lk || (s > 0 && x < seg[s - 1]));
+    if (bad >= 0) throw new EvalError(`attention: segment offsets must be non-decreasing within [0, ${B * Lk}], got [${Array.from(seg).join(', ')}] (entry ${bad}); check the cu_seqlens input`);
+  }
   const segOf = (g: number): number => {
     if (!seg) return 0;
     for (let s = 0; s + 1 < seg.length; s++) if (g >= seg[s] && g < seg[s + 1]) return s;

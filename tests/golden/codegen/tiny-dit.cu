@@ -555,6 +555,8 @@ static const IoTensor kOutputs[1] = {
   {394, "velocity", DT_BF16, 5, {1, 16, 2, 8, 8}, 0},
 };
 static const int kNumOutputs = 1;
+static const int kNumSegChecks = 1;
+static const SegCheck kSegChecks[1] = {{6, "cu_seqlens", 3, 40}};
 
 // ---- forward: one function per layer, ops in program order on the compute stream
 // layer 0: img_in (PatchEmbed)
