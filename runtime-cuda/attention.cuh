@@ -30,14 +30,6 @@
 
 namespace mc {
 
-/** A varlen attention's segment offsets that come from the program's inputs: checked on load. */
-struct SegCheck {
-  int id;             // the input tensor (int32, n entries)
-  const char* name;
-  i64 n;
-  i64 limit;          // offsets must be non-decreasing within [0, limit] (B x Lk)
-};
-
 struct AttnArgs {
   i64 B, Lq, Lk, Hq, Hkv, D;
   bool causal;

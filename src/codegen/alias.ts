@@ -32,9 +32,13 @@ function viewRun(g: Graph, op: Op, k: number): number | undefined {
   return runOffset(g.tensors[op.inputs[0]].shape, ax, at);
 }
 
+/** Bytes per element of a tensor as the program stores it (bytesOf covers the storage dtype). */
+export const elementBytes = (g: Graph, bytesOf: (id: number) => number) => (t: number): number =>
+  bytesOf(t) / Math.max(1, numel(g.tensors[t].shape));
+
 /** Every tensor stored inside another, resolved to the root that owns the storage. */
 export function viewAliases(g: Graph, bytesOf: (id: number) => number, align: number, fusion?: Fusion): ReadonlyMap<number, Alias> {
-  const elem = (t: number): number => bytesOf(t) / Math.max(1, numel(g.tensors[t].shape));
+  const elem = elementBytes(g, bytesOf);
   const parent = new Map<number, Alias>(); // one step: tensor -> the tensor it lives in
   const link = (t: number, of: number, elems: number | undefined): void => {
     const byteOffset = elems === undefined ? NaN : elems * elem(of);

@@ -11,6 +11,8 @@ import { opCost } from '../analysis/cost.js';
 import { type DType, type Graph, type Op, type Tensor, numel } from '../ir/types.js';
 import { weightInit } from '../eval/random.js';
 import { type ArenaMode, type ArenaPlan, ALIGN, type ExternalOffsets, planArena } from './plan.js';
+import { elementBytes } from './alias.js';
+import { alignUp } from '../alloc/index.js';
 
 export type Storage = 'declared' | 'fp32';
 
@@ -140,6 +142,7 @@ export function emitProgram(g: Graph, opts: EmitOptions = {}): Emitted {
     const id = op.inputs[op.inputs.length - 1];
     return { id, limit: g.tensors[op.inputs[0]].shape[0] * g.tensors[op.inputs[1]].shape[1] };
   }).filter((c, i, all) => inputSet.has(c.id) && all.findIndex((d) => d.id === c.id) === i);
+  w('struct SegCheck { int id; const char* name; int64_t n; int64_t limit; };  // offsets non-decreasing within [0, limit]');
   w(`static const int kNumSegChecks = ${segs.length};`);
   w(`static const SegCheck kSegChecks[${Math.max(1, segs.length)}] = {${segs.map((c) => `{${c.id}, ${cString(g.tensors[c.id].name)}, ${numel(g.tensors[c.id].shape)}, ${c.limit}}`).join(', ') || '{0, "", 0, 0}'}};`);
   w('');
@@ -181,7 +184,7 @@ function emitWeightStream(g: Graph, bytesOf: (id: number) => number, w: (s: stri
     const ids = [...new Set(layer.ops.flatMap((oi) => g.ops[oi].inputs.filter((i) => g.tensors[i].kind === 'weight')))];
     const offs: number[] = [];
     let at = 0;
-    for (const i of ids) { offs.push(at); at += Math.ceil(bytesOf(i) / ALIGN) * ALIGN; }
+    for (const i of ids) { offs.push(at); at += alignUp(bytesOf(i), ALIGN); }
     return { ids, offs, bytes: at };
   });
   const slot = Math.max(0, ...perLayer.map((l) => l.bytes));
@@ -215,7 +218,7 @@ function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) =
   // Whether tensor t already sits at element `at` of tensor `of` (then no copy between them is needed).
   const sitsIn = (t: number, of: number, at: number): boolean => {
     const a = aliases.get(t);
-    return a !== undefined && a.root === home(of).root && a.byteOffset === home(of).byteOffset + at * (bytesOf(of) / Math.max(1, numel(g.tensors[of].shape)));
+    return a !== undefined && a.root === home(of).root && a.byteOffset === home(of).byteOffset + at * elementBytes(g, bytesOf)(of);
   };
   const selects = ['reshape', 'split', 'chunk', 'slice'].includes(op.kind);
   if (selects && al.every((x) => x?.root === home(op.inputs[0]).root)) return [`// no copy: ${op.outputs.map((o, k) => `%${o} = %${al[k]!.root} + ${al[k]!.byteOffset} B`).join(', ')}`];

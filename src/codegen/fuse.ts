@@ -11,6 +11,7 @@
 // tensor is a block, computed whole. Weight and bias offsets must stay 16-byte aligned (vector loads).
 import type { Graph, Op } from '../ir/types.js';
 import { numel } from '../ir/types.js';
+import { elementBytes } from './alias.js';
 
 export interface Block {
   readonly tensor: number;
@@ -35,7 +36,7 @@ export function fuseColumnSplits(g: Graph, bytesOf: (id: number) => number): Fus
   const readers = new Map<number, Op[]>();
   for (const op of g.ops) for (const i of op.inputs) readers.set(i, [...(readers.get(i) ?? []), op]);
   const outputs = new Set(g.outputs);
-  const elem = (t: number): number => bytesOf(t) / Math.max(1, numel(g.tensors[t].shape));
+  const elem = elementBytes(g, bytesOf);
   const fusion = { blocks: new Map<number, Block[]>(), virtual: new Set<number>(), skipped: new Set<number>(), producer: new Map<number, number>() };
 
   for (const op of g.ops) {

@@ -13,7 +13,7 @@
 // concatenation share storage (alias.ts): no buffer of their own, their root live as long as they
 // are. Every offset is a multiple of ALIGN (tensor-core tiles and 16-byte vector loads need it). Whatever the source, the layout is checked
 // by the allocator's independent verifier before any code is written.
-import { allocate, type Buffer, greedy, verify } from '../alloc/index.js';
+import { alignUp, allocate, type Buffer, greedy, verify } from '../alloc/index.js';
 import { type Alias, viewAliases } from './alias.js';
 import { type Fusion, fuseColumnSplits } from './fuse.js';
 import type { Graph } from '../ir/types.js';
@@ -35,7 +35,7 @@ export interface ArenaPlan {
   readonly weightOffsets: ReadonlyMap<number, number>;
 }
 
-const up = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+const up = (n: number): number => alignUp(n, ALIGN);
 
 /** The copies the program avoids: linears computed by column block, then storage shared by views. */
 export function layoutOf(g: Graph, bytesOf: (id: number) => number): { fusion: Fusion; aliases: ReadonlyMap<number, Alias> } {

@@ -555,6 +555,7 @@ static const IoTensor kOutputs[1] = {
   {394, "velocity", DT_BF16, 5, {1, 16, 2, 8, 8}, 0},
 };
 static const int kNumOutputs = 1;
+struct SegCheck { int id; const char* name; int64_t n; int64_t limit; };  // offsets non-decreasing within [0, limit]
 static const int kNumSegChecks = 1;
 static const SegCheck kSegChecks[1] = {{6, "cu_seqlens", 3, 40}};
 
