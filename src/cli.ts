@@ -4,28 +4,10 @@
 // user as a stack trace. A closed stdout (`mc ... | head -1`) is not an error.
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EXIT_DIAGNOSTICS, EXIT_USAGE, OutputError, UsageError, ioReason, isErrnoError } from './cli/common.js';
-import { INSPECT_USAGE, inspectCommand } from './cli/inspect.js';
+import { EXIT_DIAGNOSTICS, EXIT_USAGE, OutputError, UsageError, ioReason, isErrnoError, usageLine } from './cli/common.js';
+import { commandHelp, overview } from './cli/help.js';
+import { inspectCommand } from './cli/inspect.js';
 import { opsCommand } from './cli/ops.js';
-
-const HELP = `mc: the model compiler
-
-usage:
-  ${INSPECT_USAGE}
-  mc plan FILE --hw NAME --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3]
-          [--mode train|infer] [--strategy none|full-recompute|selective|memo|auto]
-          [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json]
-          [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html]
-  mc check FILE --hw NAME [plan flags] [--max-memory SIZE] [--min-mfu F] [--max-step-time S] [--markdown FILE|-] [--json]
-  mc check --budget FILE.yaml [--markdown FILE|-] [--json]
-  mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--mode infer] [--backend cuda|cpu] [--arch sm_90]
-          [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]
-  mc eval FILE [--model M] [--set k=v]... --weights W --inputs I --out O [--dtype fp32|bf16]
-  mc weights FILE [--model M] [--set k=v]... --random SEED -o W.safetensors
-  mc inputs FILE [--model M] [--set k=v]... --random SEED -o I.safetensors
-  mc ops [--markdown]            list the ops of the spec language
-  mc alloc FILE.csv --capacity N [--out FILE] [--time-limit S] [--solver NAME] [--verify] [--minimize]
-`;
 
 type Command = (argv: string[]) => number | Promise<number>;
 
@@ -44,8 +26,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) {
+    process.stdout.write(commandHelp(rest[0]));
+    return 0;
+  }
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(overview());
     return cmd === undefined ? EXIT_USAGE : 0;
   }
   if (cmd === '--version' || cmd === '-V') {
@@ -58,17 +44,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mc: error: unknown command '${cmd}'; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     return EXIT_USAGE;
   }
+  // Help wins over everything else on the line, as in most CLIs (`mc plan x.mc --help`).
+  if (rest.some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(commandHelp(cmd));
+    return 0;
+  }
   try {
     return await (await load())(rest);
   } catch (e) {
     // parseArgs reports unknown or malformed options with an ERR_PARSE_ARGS_* code.
     const code = (e as { code?: string }).code ?? '';
     if (e instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
-      // parseArgs takes "--gpus -1" for a missing value followed by an option; say it in one line.
-      const msg = (e as Error).message;
-      const neg = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(msg);
-      const line = neg ? `${neg[1]} takes a value that does not start with '-' (negative numbers are not allowed)` : msg.split('\n')[0].replace(/\. To specify a positional argument .*$/, '');
-      process.stderr.write(`mc ${cmd}: error: ${line}\n`);
+      process.stderr.write(`mc ${cmd}: error: ${usageLine((e as Error).message)}\n`);
       return EXIT_USAGE;
     }
     if (e instanceof OutputError) {

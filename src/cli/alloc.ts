@@ -5,10 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AllocError, CsvError, allocate, parseCsv, verify, writeCsv, type SolverName } from '../alloc/index.js';
 import { progressBar } from '../report/progress.js';
-import { UsageError, readSpec } from './common.js';
+import { UsageError, readSpec, usageLine } from './common.js';
+import { usageOf } from './help.js';
 
-export const ALLOC_USAGE =
-  'mc alloc FILE.csv --capacity N [--out FILE] [--time-limit S] [--solver greedy|search|mip|glpk|highs|auto] [--verify] [--minimize]';
 
 const SOLVERS: ReadonlyArray<SolverName> = ['greedy', 'mip', 'glpk', 'highs', 'search', 'auto'];
 
@@ -20,7 +19,7 @@ export async function allocCommand(argv: string[]): Promise<number> {
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
     if (e instanceof Usage || e instanceof CsvError || e instanceof AllocError || code.startsWith('ERR_PARSE_ARGS') || /^E[A-Z]+$/.test(code)) {
-      process.stderr.write(`mc alloc: error: ${oneLine((e as Error).message)}\n`);
+      process.stderr.write(`mc alloc: error: ${usageLine((e as Error).message)}\n`);
       return 2;
     }
     throw e;
@@ -38,14 +37,9 @@ async function run(argv: string[]): Promise<number> {
       solver: { type: 'string' },
       verify: { type: 'boolean' },
       minimize: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(`usage: ${ALLOC_USAGE}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new Usage(`expected one input FILE.csv, got ${positionals.length}; usage: ${ALLOC_USAGE}`);
+  if (positionals.length !== 1) throw new Usage(`expected one input FILE.csv, got ${positionals.length}; usage: ${usageOf('alloc')}`);
   const capacity = values.capacity === undefined ? undefined : positiveInt('--capacity', values.capacity);
   const timeLimitS = values['time-limit'] === undefined ? 60 : positiveNumber('--time-limit', values['time-limit']);
   const solver = (values.solver ?? 'auto') as SolverName;
@@ -89,6 +83,3 @@ function positiveNumber(flag: string, raw: string): number {
   return v;
 }
 
-function oneLine(s: string): string {
-  return s.split('\n')[0];
-}

@@ -202,6 +202,16 @@ export function frontEnd(path: string, model: string | undefined, sets: readonly
   return r;
 }
 
+/**
+ * One line for a usage error, from our own message or parseArgs' (which appends advice about `--`
+ * and reads "--gpus -1" as a missing value followed by an option).
+ */
+export function usageLine(msg: string): string {
+  const neg = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(msg);
+  if (neg) return `${neg[1]} takes a value that does not start with '-' (negative numbers are not allowed)`;
+  return msg.split('\n')[0].replace(/\. To specify a positional argument .*$/, '');
+}
+
 /** 12.07 PFLOP, 26.97 TFLOP, ... (SI prefixes, 4 significant digits). */
 export function si(n: number, unit: string): string {
   const prefixes: [number, string][] = [[1e18, 'E'], [1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];

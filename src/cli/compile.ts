@@ -23,6 +23,7 @@ import { BENCH_SH } from '../launcher/bench.js';
 import { type ModelPlan, type Plan, type TensorSpec, type Tiling, type WeightMap, tileCount, tileShapes } from '../launcher/runtime.js';
 import { MapError, findMap, loadMap } from '../weights/map.js';
 import { EXIT_OK, OutputError, UsageError, bytes, checkOutputDir, frontEnd, ioReason, readSpec, writeOutput } from './common.js';
+import { usageOf } from './help.js';
 
 export const RUNTIME_DIR = fileURLToPath(new URL('../../runtime-cuda/', import.meta.url));
 
@@ -167,7 +168,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
   const { values: v, positionals } = parsed;
-  if (positionals.length !== 1 || !v.out) throw new UsageError('usage: mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--mode infer] [--backend cuda|cpu] [--arch sm_90] [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]');
+  if (positionals.length !== 1 || !v.out) throw new UsageError(`usage: ${usageOf('compile')}`);
   if (v.mode !== 'infer') throw new UsageError(`--mode ${v.mode} is not supported yet; only --mode infer (forward) is`);
   if (v.backend !== 'cpu' && v.backend !== 'cuda') throw new UsageError(`--backend must be cuda or cpu, got '${v.backend}'`);
   if (!/^sm_\d{2,3}a?$/.test(v.arch!)) throw new UsageError(`--arch must look like sm_90, got '${v.arch}'`);

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { EvalError, evaluate, type EvalDType } from '../eval/interp.js';
 import { SafetensorsError, readSafetensors, serializeSafetensors } from '../safetensors/index.js';
 import { EXIT_OK, UsageError, checkOutputFile, frontEnd, writeOutput } from './common.js';
+import { usageOf } from './help.js';
 
 export function evalCommand(argv: string[]): number {
   let parsed;
@@ -19,7 +20,7 @@ export function evalCommand(argv: string[]): number {
   }
   const { values: v, positionals } = parsed;
   if (positionals.length !== 1 || !v.weights || !v.inputs || !v.out)
-    throw new UsageError('usage: mc eval FILE [--model M] [--set k=v]... --weights W.safetensors --inputs I.safetensors --out O.safetensors [--dtype fp32|bf16]');
+    throw new UsageError(`usage: ${usageOf('eval')}`);
   if (v.dtype !== 'fp32' && v.dtype !== 'bf16') throw new UsageError(`--dtype must be fp32 or bf16, got '${v.dtype}'`);
   checkOutputFile(v.out); // before evaluating, which can take a while
   const fe = frontEnd(positionals[0], v.model, v.set);

@@ -4,16 +4,15 @@ import { parseArgs } from 'node:util';
 import { modelStats } from '../analysis/cost.js';
 import { printGraph } from '../ir/print.js';
 import { EXIT_OK, UsageError, bytes, frontEnd, si } from './common.js';
+import { usageOf } from './help.js';
 import { formatCount } from '../ir/print.js';
-
-export const INSPECT_USAGE = 'mc inspect FILE [--model NAME] [--set NAME=INT]... [--json | --ir]';
 
 export function inspectCommand(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: { model: { type: 'string' }, set: { type: 'string', multiple: true }, json: { type: 'boolean' }, ir: { type: 'boolean' } },
   });
-  if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${INSPECT_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${usageOf('inspect')}`);
   const r = frontEnd(positionals[0], values.model, values.set);
   if (r.exit !== undefined || !r.graph) return r.exit ?? 1;
   const g = r.graph;

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { randomInputs, randomWeights } from '../eval/random.js';
 import { SafetensorsError, serializeSafetensors } from '../safetensors/index.js';
 import { EXIT_OK, UsageError, checkOutputFile, frontEnd, writeOutput } from './common.js';
+import { usageOf } from './help.js';
 
 function run(argv: string[], what: 'weights' | 'inputs'): number {
   let parsed;
@@ -16,7 +17,7 @@ function run(argv: string[], what: 'weights' | 'inputs'): number {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
   const { values: v, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError(`usage: mc ${what} FILE [--model M] [--set k=v]... --random SEED -o OUT.safetensors`);
+  if (positionals.length !== 1) throw new UsageError(`usage: ${usageOf(what)}`);
   if (v.random === undefined || !/^\d+$/.test(v.random) || Number(v.random) > 0xffffffff)
     throw new UsageError(`--random SEED is required (an integer in [0, 2^32)); checkpoints are not converted here`);
   if (!v.out) throw new UsageError('-o OUT.safetensors is required');
