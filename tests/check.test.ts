@@ -60,6 +60,30 @@ describe('mc check FILE', () => {
   });
 });
 
+describe('mc check FILE: the flags mc plan refuses, small budgets, streamed weights', () => {
+  it('refuses what mc plan refuses instead of ignoring it', async () => {
+    expect((await run([GPT, '--hw', 'a800', '--mode', 'infer', '--zero', '3'])).code).toMatch(/^usage: --zero applies to mode train/);
+    expect((await run([GPT, '--hw', 'a800', '--mode', 'infer', '--strategy', 'memo'])).code).toMatch(/^usage: --strategy applies to mode train/);
+    expect((await run([GPT, '--hw', 'a800', '--sp'])).code).toMatch(/^usage: --sp needs tp > 1/);
+    const r = await run([GPT, '--hw', 'a800', '--tp', '2', '--no-sp']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^check gpt: gpt training on 2 x a800 \(tp 2\), /m);
+  });
+  it('prints a budget below a GiB in a unit that shows the numbers', async () => {
+    const r = await run([GPT, '--hw', 'a800', '--mode', 'infer', '--max-memory', '1MiB']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^FAIL {2}gpt {2}memory {7}\d+\.\d\d MiB > 1\.00 MiB, over by \d+\.\d\d MiB/m);
+  });
+  it('gates the host memory that streamed weights pin', async () => {
+    const r = await run([resolve('examples/tiny/dit.mc'), '--hw', 'h100-sxm', '--mode', 'infer', '--offload-weights', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { checks: { verdicts: { budget: string; value: number }[]; plan: { cpuBytesPerNode: number } }[] };
+    const host = j.checks[0].verdicts.find((v) => v.budget === 'host-memory');
+    expect(host?.value).toBe(j.checks[0].plan.cpuBytesPerNode);
+    expect(host!.value).toBeGreaterThan(0);
+  });
+});
+
 describe('mc check --budget', () => {
   const good = budget('good.yaml', `checks:
   - name: tiny-gpt
@@ -101,6 +125,7 @@ describe('mc check --budget', () => {
       [`checks: []\n`, 'checks must NOT have fewer than 1 items'],
       [`checks:\n  - name: a\n    spec: ${GPT}\n    hw: a800\n  - name: a\n    spec: ${GPT}\n    hw: a800\n`, "checks[1].name 'a' is used twice"],
       [`checks: [\n`, 'not valid YAML'],
+      [`checks:\n  - name: a\n    spec: x.mc\n    hw: a800\n    mode: infer\n    zero: 2\n`, 'checks[0].zero applies to mode train'],
     ];
     for (const [text, msg] of cases) {
       const p = budget('bad.yaml', text);

@@ -114,6 +114,10 @@ export function resolveCheck(c: RawCheck, field: (name: string) => string, fail:
   const mode = c.mode ?? 'train';
   if (c.cfg && mode !== 'infer') throw fail(`${field('cfg')} applies to mode infer`);
   if (c.offloadWeights && mode !== 'infer') throw fail(`${field('offloadWeights')} applies to mode infer`);
+  // As `mc plan` refuses them: an inference plan has no ZeRO states and no activation strategy,
+  // so these would be silently ignored.
+  if (mode === 'infer' && (c.zero ?? 0) > 0) throw fail(`${field('zero')} applies to mode train (an inference plan keeps the weights on every GPU, or streams them with offloadWeights)`);
+  if (mode === 'infer' && c.strategy !== undefined) throw fail(`${field('strategy')} applies to mode train (an inference plan keeps only transient activations)`);
   let maxMemoryBytes: number | undefined;
   if (c.maxMemory !== undefined) {
     maxMemoryBytes = parseSize(c.maxMemory);

@@ -39,7 +39,8 @@ export function resolveParallel(c: CheckConfig, field: (f: string) => string): P
   const dp = c.dp ?? Math.max(1, Math.floor(gpus / inner));
   if (tp * ulysses * cp * dp !== gpus)
     throw new ConfigError(`${field('gpus')} ${gpus} must equal tp x ulysses x cp x dp = ${tp} x ${ulysses} x ${cp} x ${dp}`);
-  // As in `mc plan`: Megatron sequence parallelism defaults on with tp > 1.
+  // As in `mc plan`: Megatron sequence parallelism defaults on with tp > 1, and needs it.
+  if (c.sp === true && tp === 1) throw new ConfigError(`${field('sp')} needs tp > 1 (Megatron sequence parallelism splits tokens over the tensor-parallel ranks); without tensor parallelism use ulysses or cp`);
   return { tp, sp: tp > 1 ? c.sp ?? true : false, ulysses, cp, dp, zero: zero as Parallel['zero'] };
 }
 

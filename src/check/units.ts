@@ -34,6 +34,16 @@ export function parseFraction(v: string | number): number | undefined {
 }
 
 export const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+/**
+ * A size formatter in one binary unit for every number of a verdict, picked from the largest of
+ * them: GiB for GPU-sized budgets, MiB or KiB for tiny ones ("0.00 GiB > 0.00 GiB" says nothing).
+ */
+export function sizeIn(...bytes: number[]): (b: number) => string {
+  const top = Math.max(...bytes.map(Math.abs));
+  const [div, unit] = top >= 2 ** 30 / 10 ? [2 ** 30, 'GiB'] : top >= 2 ** 20 / 10 ? [2 ** 20, 'MiB'] : [2 ** 10, 'KiB'];
+  return (b) => `${(b / div).toFixed(2)} ${unit}`;
+}
 export const pct = (f: number, digits = 1): string => `${(100 * f).toFixed(digits)}%`;
 
 /** Decimals (1 to 4) that show two percentages as different when they are. */

@@ -4,7 +4,7 @@
 // usable memory, so a check with no --max-memory still requires the plan to fit.
 import type { HardwareProfile } from '../hw/profile.js';
 import type { Limits } from './budget.js';
-import { gib, pct, pctDigits, secs } from './units.js';
+import { gib, pct, pctDigits, secs, sizeIn } from './units.js';
 
 /** The keys of `mc plan --json` that checks read (schemas/plan.schema.json has them all). */
 export interface PlanJson {
@@ -57,8 +57,10 @@ export function evaluate(p: PlanJson, limits: Limits, hw: HardwareProfile): Verd
   const cap = p.capacityBytes;
   const mem = limits.maxMemoryBytes;
   const note = mem === undefined ? ' (usable GPU memory)' : mem > cap ? ' (usable GPU memory, below the budget)' : '';
-  out.push(maxVerdict('memory', memoryOf(p), Math.min(mem ?? cap, cap), gib, note));
-  if (p.mode === 'train' && (p.cpuBytesPerNode ?? 0) > 0)
+  const limit = Math.min(mem ?? cap, cap);
+  out.push(maxVerdict('memory', memoryOf(p), limit, sizeIn(memoryOf(p), limit), note));
+  // Host copies: MEMO's offloaded activations (train) or the pinned streamed weights (infer).
+  if ((p.cpuBytesPerNode ?? 0) > 0)
     out.push(maxVerdict('host-memory', p.cpuBytesPerNode ?? 0, hw.node.cpuMemoryBytes, gib, ' per node'));
   if (limits.minMfu !== undefined) {
     const pass = p.mfu >= limits.minMfu;

@@ -11,9 +11,7 @@ import { verdictLine } from '../check/verdict.js';
 import { checkMarkdown } from '../report/markdown.js';
 import { progressBar } from '../report/progress.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, checkOutputFile, parseSets, writeOutput } from './common.js';
-
-export const CHECK_USAGE =
-  'mc check FILE --hw NAME [plan flags] [--max-memory SIZE] [--min-mfu F] [--max-step-time S] | mc check --budget FILE.yaml; [--markdown FILE|-] [--json]';
+import { usageOf } from './help.js';
 
 const kebab = (f: string): string => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -27,11 +25,11 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** The flags of `mc plan` plus the limits, as one check named after the spec file. */
 function configFromFlags(path: string, v: Values): CheckConfig {
-  if (!v.hw) throw new UsageError(`--hw is required (a800, a100-80g, h100-sxm, h200 or a .yaml profile): ${CHECK_USAGE}`);
+  if (!v.hw) throw new UsageError(`--hw is required (a800, a100-80g, h100-sxm, h200 or a .yaml profile): ${usageOf('check')}`);
   const mode = (v.mode as string | undefined) ?? 'train';
   if (mode !== 'train' && mode !== 'infer') throw new UsageError(`--mode expects train or infer, got '${mode}'`);
-  const strategy = (v.strategy as string | undefined) ?? 'auto';
-  if (!['auto', 'none', 'selective', 'full-recompute', 'memo'].includes(strategy))
+  const strategy = v.strategy as string | undefined; // unset: auto (resolveCheck), and refused with --mode infer only when given
+  if (strategy !== undefined && !['auto', 'none', 'selective', 'full-recompute', 'memo'].includes(strategy))
     throw new UsageError(`--strategy expects auto, none, selective, full-recompute or memo; got '${strategy}'`);
   const zero = int(v.zero as string | undefined, 'zero', 0);
   if (zero !== undefined && zero > 3) throw new UsageError(`--zero expects 0, 1, 2 or 3, got ${zero}`);
@@ -69,7 +67,8 @@ function report(results: readonly CheckResult[]): string[] {
 
 export async function checkCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
+    // allowNegative: --no-sp, as in `mc plan`.
+    args: argv, allowPositionals: true, allowNegative: true,
     options: {
       ...PLAN_FLAGS,
       'max-memory': { type: 'string' }, 'min-mfu': { type: 'string' }, 'max-step-time': { type: 'string' },
@@ -88,7 +87,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       throw e;
     }
   } else {
-    if (positionals.length !== 1) throw new UsageError(`expected one spec file or --budget FILE.yaml: ${CHECK_USAGE}`);
+    if (positionals.length !== 1) throw new UsageError(`expected one spec file or --budget FILE.yaml: ${usageOf('check')}`);
     configs = [configFromFlags(positionals[0], values)];
   }
 

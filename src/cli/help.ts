@@ -15,7 +15,8 @@ const SPEC: readonly (readonly [string, string])[] = [
 const PLAN: readonly (readonly [string, string])[] = [
   ['--hw NAME|FILE.yaml', 'a800, a100-80g, h100-sxm, h200, or a profile file (hardware/*.yaml shows the fields)'],
   ['--gpus N', 'GPUs in all (default tp x ulysses x cp x dp)'],
-  ['--tp N, --sp', 'tensor parallel degree; Megatron sequence parallelism (on by default with --tp > 1)'],
+  ['--tp N', 'tensor parallel degree'],
+  ['--sp, --no-sp', 'Megatron sequence parallelism over the tp ranks (default: on when --tp > 1)'],
   ['--ulysses N, --cp N', 'DeepSpeed-Ulysses all-to-all degree; ring-attention context parallel degree'],
   ['--dp N, --zero 0-3', 'data parallel degree; ZeRO stage of the gradients and optimizer states'],
   ['--mode train|infer', 'training step (default) or one forward pass'],
@@ -34,7 +35,7 @@ const HELP: Readonly<Record<string, CommandHelp>> = {
   },
   plan: {
     usage: [
-      'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3]',
+      'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp|--no-sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3]',
       '        [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml]',
       '        [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify]',
       '        [--timeline FILE.svg|FILE.html] [--tile auto|FxHxW [--tile-overlap 0.25] [--tile-budget GIB]]',

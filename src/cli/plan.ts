@@ -1,4 +1,4 @@
-// `mc plan FILE --hw NAME|file.yaml --gpus N [--tp N [--sp]] [--ulysses N] [--cp N] [--dp N]
+// `mc plan FILE --hw NAME|file.yaml --gpus N [--tp N [--sp|--no-sp]] [--ulysses N] [--cp N] [--dp N]
 // [--zero 0-3] [--mode train|infer] [--strategy auto|none|full-recompute|selective|memo]
 // [--offload-weights] [--cfg] [--calibration file.yaml] [--set k=v]... [--model M] [--json]
 // [--alloc greedy|mip|search|auto] [--verify]`. The plan's request trace is laid out in one arena
@@ -17,9 +17,10 @@ import { type TiledPlan, parseTile, planTiled, tilingText } from '../plan/tiling
 import { planTraining, suggestChange } from '../plan/plan.js';
 import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, checkOutputFile, frontEnd, parseSets, writeOutput } from './common.js';
+import { usageOf } from './help.js';
 
-export const PLAN_USAGE =
-  'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3] [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml] [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify] [--timeline FILE.svg|FILE.html] [--tile auto|FxHxW [--tile-overlap 0.25] [--tile-budget GIB]]';
+/** --sp with --tp 1 would be silently dropped (Megatron does the same); refuse it instead. */
+export const SP_WITHOUT_TP = '--sp needs --tp > 1 (Megatron sequence parallelism splits tokens over the tensor-parallel ranks); without tensor parallelism use --ulysses N or --cp N';
 
 function int(v: string | undefined, name: string, def: number, min = 1): number {
   if (v === undefined) return def;
@@ -29,20 +30,21 @@ function int(v: string | undefined, name: string, def: number, min = 1): number 
 
 export async function planCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
+    // allowNegative: --no-sp plans tensor parallelism without Megatron sequence parallelism.
+    args: argv, allowPositionals: true, allowNegative: true,
     options: {
       ...PLAN_FLAGS, json: { type: 'boolean' },
       alloc: { type: 'string' }, verify: { type: 'boolean' }, timeline: { type: 'string' },
       tile: { type: 'string' }, 'tile-overlap': { type: 'string' }, 'tile-budget': { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${PLAN_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`expected one spec file: ${usageOf('plan')}`);
   // Check the picture's format before planning, so a typo fails fast.
   if (values.timeline !== undefined) {
     usage(() => timelineFormat(values.timeline!));
     checkOutputFile(values.timeline);
   }
-  if (!values.hw) throw new UsageError(`--hw is required (a800, a100-80g, h100-sxm, h200 or a .yaml profile): ${PLAN_USAGE}`);
+  if (!values.hw) throw new UsageError(`--hw is required (a800, a100-80g, h100-sxm, h200 or a .yaml profile): ${usageOf('plan')}`);
   const mode = values.mode ?? 'train';
   if (mode !== 'train' && mode !== 'infer') throw new UsageError(`--mode expects train or infer, got '${mode}'`);
   const strategy = (values.strategy ?? 'auto') as Strategy | 'auto';
@@ -64,6 +66,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   if (tp * ulysses * cp * dp !== gpus)
     throw new UsageError(`--gpus ${gpus} must equal tp x ulysses x cp x dp = ${tp} x ${ulysses} x ${cp} x ${dp}`);
   // Megatron sequence parallelism rides on tensor parallelism; default it on with --tp > 1.
+  if (values.sp === true && tp === 1) throw new UsageError(SP_WITHOUT_TP);
   const par: Parallel = { tp, sp: tp > 1 ? values.sp ?? true : false, ulysses, cp, dp, zero: zero as Parallel['zero'] };
 
   let hw;
@@ -103,11 +106,14 @@ export async function planCommand(argv: string[]): Promise<number> {
 
   // --tile: plan one tile of a video decoder and sum the time over the tile grid.
   let tiled: TiledPlan | undefined;
+  for (const f of ['tile-overlap', 'tile-budget'] as const)
+    if (values[f] !== undefined && values.tile === undefined) throw new UsageError(`--${f} applies with --tile auto|FxHxW`);
   if (values.tile !== undefined) {
     if (mode !== 'infer') throw new UsageError('--tile applies to --mode infer');
     const tile = parseTile(values.tile);
     if (!tile) throw new UsageError(`--tile expects auto or FRAMESxHEIGHTxWIDTH (HunyuanVideo's default: 65x256x256), got '${values.tile}'`);
     const overlap = values['tile-overlap'] === undefined ? 0.25 : Number(values['tile-overlap']);
+    if (!(overlap >= 0 && overlap < 1)) throw new UsageError(`--tile-overlap must be in [0, 1), got '${values['tile-overlap']}'`);
     const budget = values['tile-budget'] === undefined ? Infinity : Number(values['tile-budget']) * 2 ** 30;
     if (!(budget > 0)) throw new UsageError(`--tile-budget expects GiB, got '${values['tile-budget']}'`);
     const t = planTiled(g, silentLoad, hw, par, values['offload-weights'] ?? false, tile, overlap, budget);
@@ -150,7 +156,11 @@ export async function planCommand(argv: string[]): Promise<number> {
     const q = mode === 'infer' ? planInference(g2, hw, p2, values['offload-weights'] ?? false) : planTraining(g2, hw, p2, strategy);
     return !('error' in q) && (q.mode === 'infer' ? q.fits : q.plan.fits);
   };
-  const change = suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
+  // Another strategy on the same GPUs is a smaller change than more GPUs (mc check tries it first
+  // too): auto's pick is the fastest of those that fit.
+  const auto = mode === 'train' && strategy !== 'auto' ? planTraining(g, hw, par, 'auto') : undefined;
+  const other = auto && !('error' in auto) && auto.plan.fits ? auto.plan.strategy : undefined;
+  const change = other ? `--strategy ${other} (same ${gpus} GPUs)` : suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
   const what = mode === 'infer' ? 'inference' : strategy === 'auto' ? 'any strategy' : `strategy ${strategy}`;
   const peak = Math.max(arena.arenaBytes, plan.mode === 'infer' ? plan.peakBytes : plan.plan.peakBytes);
   process.stderr.write(

@@ -7,7 +7,9 @@ import type { TrainingPlan } from './plan.js';
 import type { Breakdown, LayerRow } from './types.js';
 
 const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
-const sec = (s: number): string => (s >= 100 ? s.toFixed(1) : s >= 1 ? s.toFixed(3) : s.toFixed(4));
+// Below a millisecond four decimals would print 0.0000 for a tiny model's whole step: use three
+// significant digits instead.
+const sec = (s: number): string => (s >= 100 ? s.toFixed(1) : s >= 1 ? s.toFixed(3) : s >= 1e-3 || s === 0 ? s.toFixed(4) : s.toExponential(2));
 export const ATTENTION_CONVENTION = 'attention FLOPs as the IR counts them: causal = half the square (FlashAttention convention)';
 
 function layerJson(l: LayerRow): object {
@@ -40,7 +42,7 @@ export function planJson(p: TrainingPlan | InferencePlan, arena?: ArenaReport): 
   if (p.mode === 'infer')
     return {
       ...common, fits: p.fits && arenaFits, peakBytes: p.peakBytes, breakdown: p.breakdown, stepTimeSec: p.stepTimeSec,
-      strategy: p.offloadWeights ? 'offload-weights' : 'resident', alpha: null, cpuBytesPerNode: p.offloadWeights ? p.breakdown.weights : 0,
+      strategy: p.offloadWeights ? 'offload-weights' : 'resident', alpha: null, cpuBytesPerNode: p.cpuBytesPerNode,
       exposedCopySec: p.exposedCopySec, schedule: p.schedule, layers: p.layers.map(layerJson), ...(arena ? arenaJson(arena) : {}),
     };
   const c = p.plan;
@@ -96,6 +98,10 @@ export function planText(p: TrainingPlan | InferencePlan, model: string, arena?:
     for (const n of c.notes) out.push(`note         ${n}`);
     if (p.candidates.length > 1)
       out.push(`candidates   ${p.candidates.map((x) => `${x.strategy} ${x.fits ? 'fits' : 'no fit'} ${gib(x.peakBytes)} ${sec(x.stepTimeSec)} s`).join('; ')}`);
+  } else if (p.offloadWeights) {
+    out.push(`host memory  ${gib(p.cpuBytesPerNode)} per node of pinned block weights${p.cpuFits ? '' : ' (does NOT fit)'}; exposed copies ${sec(p.exposedCopySec)} s`);
+    // Only repeated blocks stream; a spec without them keeps every weight resident.
+    if (p.cpuBytesPerNode === 0) out.push('note         no repeated blocks to stream: every weight stays resident');
   }
   out.push('');
   const layers = p.mode === 'infer' ? p.layers : p.plan.layers;

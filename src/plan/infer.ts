@@ -21,6 +21,9 @@ export interface InferencePlan {
   readonly fits: boolean;
   readonly offloadWeights: boolean;
   readonly peakBytes: number;
+  /** Pinned host memory of one node: the streamed block weights of each of its GPUs. */
+  readonly cpuBytesPerNode: number;
+  readonly cpuFits: boolean;
   readonly breakdown: Breakdown;
   readonly stepTimeSec: number;
   readonly exposedCopySec: number;
@@ -96,6 +99,10 @@ export function planInference(g: Graph, hw: HardwareProfile, par: Parallel, offl
   };
   const peakBytes = Object.values(breakdown).reduce((s, b) => s + b, 0);
   const capacityBytes = hw.gpu.memoryBytes - (hw.gpu.reservedBytes ?? 0);
+  // Each GPU streams its own shard of the block weights, so a node pins one copy per GPU (the
+  // training plans count host copies the same way).
+  const cpuBytesPerNode = offloadWeights ? blockWeights * gpn : 0;
+  const cpuFits = cpuBytesPerNode <= hw.node.cpuMemoryBytes;
   const fwdFlops = ctx.ops.reduce((s, o) => s + o.fwdFlops, 0);
   const fullSquare = ctx.ops.reduce((s, o) => s + o.fullSquareFwd, 0);
   const gpus = gpusOf(par);
@@ -107,7 +114,7 @@ export function planInference(g: Graph, hw: HardwareProfile, par: Parallel, offl
   }));
   const tokens = tokensOf(g) * par.dp;
   return {
-    mode: 'infer', hardware: hw.name, gpus, parallel: par, capacityBytes, fits: peakBytes <= capacityBytes, offloadWeights,
+    mode: 'infer', hardware: hw.name, gpus, parallel: par, capacityBytes, fits: peakBytes <= capacityBytes && cpuFits, offloadWeights, cpuBytesPerNode, cpuFits,
     peakBytes, breakdown, stepTimeSec: t, exposedCopySec: exposed.reduce((s, x) => s + x, 0),
     modelFlops: fwdFlops * par.dp, mfu: (fwdFlops * par.dp) / (t * gpus * hw.gpu.peakFlops),
     mfuFullSquare: (fullSquare * par.dp) / (t * gpus * hw.gpu.peakFlops), tokens, tokensPerSec: tokens / t,

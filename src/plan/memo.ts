@@ -95,18 +95,21 @@ export function decideMemo(ctx: Context): MemoDecision {
     return { alpha, swapped, notes, kinds };
   }
   let left = budget - mandatoryAll;
+  const cpuLimited = new Set<string>();
   // Greedy by recompute seconds saved per CPU byte.
   for (const k of [...kinds].sort((a, b) => b.recompute / Math.max(1, b.others) - a.recompute / Math.max(1, a.others))) {
     const n = k.layers.length;
     const want = cap.get(k.kind)!;
     const a = n === 0 || k.others === 0 ? want : Math.min(want, left / (n * k.others));
+    if (a < want) cpuLimited.add(k.kind);
     // Round down onto a 2^-20 grid (finer than any token count here), so the host copies never
     // exceed CPU memory through floating-point error when CPU memory is what limits alpha.
     alpha[k.kind] = Math.floor(Math.max(0, a) * 2 ** 20) / 2 ** 20;
     left -= n * k.others * alpha[k.kind];
   }
+  // Decided before the rounding, which alone must not read as a CPU limit.
   for (const k of kinds)
-    if (alpha[k.kind] < cap.get(k.kind)! - 1e-9) notes.push(`${k.kind}: alpha limited to ${alpha[k.kind].toFixed(3)} by CPU memory (bandwidth allows ${cap.get(k.kind)!.toFixed(3)})`);
+    if (cpuLimited.has(k.kind)) notes.push(`${k.kind}: alpha limited to ${alpha[k.kind].toFixed(3)} by CPU memory (bandwidth allows ${cap.get(k.kind)!.toFixed(3)})`);
   return { alpha, swapped, notes, kinds };
 }
 

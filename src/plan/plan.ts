@@ -77,7 +77,8 @@ export interface Change {
 /**
  * Candidate changes, smallest first: a higher ZeRO stage (same GPUs), then each parallel degree
  * doubled (twice the GPUs, then four times), then a shorter sequence (halving the dims that set
- * the token count, through `reload`).
+ * the token count, through `reload`). A change that adds GPUs names the new --gpus too, so it can
+ * be pasted after the user's flags (an explicit --gpus N would otherwise no longer match).
  */
 export function suggestChange(
   g: Graph, hw: HardwareProfile, par: Parallel, requested: Strategy | 'auto',
@@ -91,8 +92,9 @@ export function suggestChange(
     for (const [k, flag] of degrees) {
       const v = (par[k] as number) * f;
       if (k === 'tp' && v > hw.node.gpusPerNode) continue;
-      const p: Parallel = { ...par, [k]: v, sp: k === 'tp' ? true : par.sp, zero: k === 'dp' ? 3 : par.zero };
-      tries.push({ flag: `${flag} ${v}${k === 'dp' ? ' --zero 3' : ''}${k === 'tp' && !par.sp ? ' (with sequence parallel)' : ''}`, gpus: gpusOf(p), par: p });
+      // A first tp > 1 gets sequence parallelism, as the CLI's default does; an existing tp keeps its choice.
+      const p: Parallel = { ...par, [k]: v, sp: k === 'tp' && par.tp === 1 ? true : par.sp, zero: k === 'dp' ? 3 : par.zero };
+      tries.push({ flag: `${flag} ${v}${k === 'dp' ? ' --zero 3' : ''} --gpus ${gpusOf(p)}`, gpus: gpusOf(p), par: p });
     }
   }
   tries.sort((a, b) => a.gpus - b.gpus);

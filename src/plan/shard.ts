@@ -84,6 +84,12 @@ export function checkDivisibility(g: Graph, par: Parallel): string | undefined {
       return `attention in layer '${g.layers[op.layer].name}' has ${hq} query / ${hkv} kv heads, not divisible by tp x ulysses = ${par.tp * par.ulysses}`;
     if (lq % (par.ulysses * par.cp) !== 0)
       return `attention in layer '${g.layers[op.layer].name}' has ${lq} tokens, not divisible by ulysses x cp = ${par.ulysses * par.cp}`;
+    // Megatron sequence parallelism splits the tokens over the tp ranks as well: its scatter
+    // (tensor_parallel/mappings.py, _split_along_first_dim) asserts "First dimension of the tensor
+    // should be divisible by tensor parallel size".
+    const seqSplit = par.ulysses * par.cp * (par.sp ? par.tp : 1);
+    if (lq % seqSplit !== 0)
+      return `attention in layer '${g.layers[op.layer].name}' has ${lq} tokens, not divisible by tp x ulysses x cp = ${seqSplit} (sequence parallel splits tokens over tp too; --no-sp turns it off)`;
   }
   return undefined;
 }

@@ -89,13 +89,20 @@ export function evaluate(ctx: Context, strategy: Strategy): StrategyPlan {
   // Data parallel / ZeRO communication and the optimizer step.
   const n = ctx.zeroGroup;
   const z = n > 1 ? par.zero : 0;
+  if (par.zero > 0 && n === 1) notes.push(`--zero ${par.zero} shards nothing: its group (dp x ulysses x cp) is 1 GPU`);
   const zCross = groupSpansNodes(hw, par.tp, n);
   const gradBytes = 2 * states.paramsPerGpu;
   const bwdCompute = layerTime.reduce((s, t) => s + t.bwd, 0);
   let exposedCommSec = 0;
-  if (n > 1 && z <= 2) {
-    exposedCommSec += Math.max(0, collectiveTime(hw, z === 2 ? 'reducescatter' : 'allreduce', gradBytes, n, zCross) - bwdCompute);
-    if (z === 2) exposedCommSec += collectiveTime(hw, 'allgather', gradBytes, n, zCross);
+  if (n > 1 && z === 0) {
+    exposedCommSec += Math.max(0, collectiveTime(hw, 'allreduce', gradBytes, n, zCross) - bwdCompute);
+  } else if (z === 1 || z === 2) {
+    // ZeRO-1 and -2 both leave each rank with only its shard of updated parameters: gradients are
+    // reduce-scattered under the backward and the bf16 parameters all-gathered after the step
+    // (ZeRO paper §7.2.1, same 2-psi volume as DP; Megatron's distributed optimizer, a ZeRO-1,
+    // does exactly this, training-memory.md §3.2).
+    exposedCommSec += Math.max(0, collectiveTime(hw, 'reducescatter', gradBytes, n, zCross) - bwdCompute);
+    exposedCommSec += collectiveTime(hw, 'allgather', gradBytes, n, zCross);
   } else if (z === 3) {
     // Per layer: gather weights for forward and backward, reduce-scatter gradients; prefetched
     // under the neighbouring layer's compute, so only the excess is exposed.
