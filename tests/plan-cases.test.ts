@@ -122,6 +122,13 @@ describe('the smallest change that fits', () => {
     const again = await run([...argv, ...m![1].split(' ')]);
     expect(again.code).toBe(0);
   });
+  it('is --tile auto for a video decoder that does not fit whole, and that plan fits', async () => {
+    const argv = ['examples/hunyuan-video/vae.mc', '--model', 'decoder', '--hw', 'h100-sxm', '--gpus', '1', '--mode', 'infer'];
+    const r = await run(argv);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/smallest change that fits: --tile auto \(same GPU; tiles of \d+x\d+x\d+\)$/m);
+    expect((await run([...argv, '--tile', 'auto'])).code).toBe(0);
+  });
 });
 
 describe('MEMO notes', () => {
@@ -183,5 +190,14 @@ describe('every plan is self-consistent', () => {
         });
       expect(j.schedule.compute.at(-1)![2]).toBeCloseTo(j.stepTimeSec, 9);
     }
+  });
+});
+
+describe('the MFU line', () => {
+  it('names the convention, and explains a full-square figure over 100%', async () => {
+    const causal = await run([GPT7B, '--hw', 'a800', '--gpus', '8', '--tp', '8', '--mode', 'infer', '--set', 'seq=1048576']);
+    expect(causal.out).toMatch(/^MFU +\d+\.\d% \(attention FLOPs as the IR counts them: causal = half the square .*\); full-square attention: 1\d\d\.\d%, over 100% because it counts the masked half that is never computed$/m);
+    const full = await run([TINY_DIT, '--hw', 'a800', '--gpus', '1', '--mode', 'infer']);
+    expect(full.out).toMatch(/^MFU +\d+\.\d% \(no causal attention: both attention conventions agree\)$/m);
   });
 });

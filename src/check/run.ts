@@ -9,7 +9,7 @@ import { type HardwareProfile, ProfileError, loadProfile } from '../hw/profile.j
 import { planArena } from '../plan/arena.js';
 import { planJson } from '../plan/format.js';
 import { planInference } from '../plan/infer.js';
-import { type TrainingPlan, planTraining, suggestChange } from '../plan/plan.js';
+import { type TrainingPlan, planTraining, sameGpus, suggestChange } from '../plan/plan.js';
 import type { InferencePlan } from '../plan/infer.js';
 import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
 import type { CheckConfig } from './budget.js';
@@ -137,8 +137,8 @@ function suggest(c: CheckConfig, g: Graph, par: Parallel, passes: (g: Graph, p: 
   const gpus = par.tp * par.ulysses * par.cp * par.dp;
   // Same GPUs first: another strategy (training) or streaming the weights (inference).
   if (c.mode === 'train') {
-    for (const s of [...STRATEGIES].reverse()) if (s !== c.strategy && passes(g, par, s, false)) return `--strategy ${s} (same ${gpus} GPUs)`;
-  } else if (!c.offloadWeights && passes(g, par, c.strategy, true)) return `--offload-weights (same ${gpus} GPUs)`;
+    for (const s of [...STRATEGIES].reverse()) if (s !== c.strategy && passes(g, par, s, false)) return `--strategy ${s} (${sameGpus(gpus)})`;
+  } else if (!c.offloadWeights && passes(g, par, c.strategy, true)) return `--offload-weights (${sameGpus(gpus)})`;
   const hw = loadProfile(c.hw, c.calibration);
   const change = suggestChange(g, hw, par, c.strategy, (g2, p2) => passes(g2, p2, c.strategy, c.offloadWeights), (sets) => load(sets).graph);
   return change ?? null;

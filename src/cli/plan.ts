@@ -14,7 +14,7 @@ import { planJson, planText } from '../plan/format.js';
 import { TimelineError, renderTimeline, timelineFormat } from '../report/timeline.js';
 import { planInference } from '../plan/infer.js';
 import { type TiledPlan, parseTile, planTiled, tilingText } from '../plan/tiling.js';
-import { planTraining, suggestChange } from '../plan/plan.js';
+import { planTraining, sameGpus, suggestChange } from '../plan/plan.js';
 import { STRATEGIES, type Parallel, type Strategy } from '../plan/types.js';
 import { EXIT_DIAGNOSTICS, EXIT_OK, PLAN_FLAGS, UsageError, checkOutputFile, frontEnd, parseSets, writeOutput } from './common.js';
 import { usageOf } from './help.js';
@@ -160,7 +160,10 @@ export async function planCommand(argv: string[]): Promise<number> {
   // too): auto's pick is the fastest of those that fit.
   const auto = mode === 'train' && strategy !== 'auto' ? planTraining(g, hw, par, 'auto') : undefined;
   const other = auto && !('error' in auto) && auto.plan.fits ? auto.plan.strategy : undefined;
-  const change = other ? `--strategy ${other} (same ${gpus} GPUs)` : suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
+  // A video decoder is decoded in tiles (as the reference does) before it is spread over more GPUs.
+  const tiles = mode === 'infer' ? planTiled(g, silentLoad, hw, par, values['offload-weights'] ?? false, 'auto') : undefined;
+  const tile = tiles && !('error' in tiles) && tiles.fits ? `--tile auto (${sameGpus(gpus)}; tiles of ${tiles.tile.frames}x${tiles.tile.height}x${tiles.tile.width})` : undefined;
+  const change = other ? `--strategy ${other} (${sameGpus(gpus)})` : tile ?? suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
   const what = mode === 'infer' ? 'inference' : strategy === 'auto' ? 'any strategy' : `strategy ${strategy}`;
   const peak = Math.max(arena.arenaBytes, plan.mode === 'infer' ? plan.peakBytes : plan.plan.peakBytes);
   process.stderr.write(

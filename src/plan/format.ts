@@ -12,6 +12,15 @@ const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 const sec = (s: number): string => (s >= 100 ? s.toFixed(1) : s >= 1 ? s.toFixed(3) : s >= 1e-3 || s === 0 ? s.toFixed(4) : s.toExponential(2));
 export const ATTENTION_CONVENTION = 'attention FLOPs as the IR counts them: causal = half the square (FlashAttention convention)';
 
+function mfuText(mfu: number, fullSquare: number): string {
+  const pc = (f: number): string => `${(100 * f).toFixed(1)}%`;
+  if (Math.abs(fullSquare - mfu) <= 1e-12 * mfu) return `${pc(mfu)} (no causal attention: both attention conventions agree)`;
+  // The full square counts the masked half of causal attention, which no kernel computes, so it
+  // can pass 100% on a fast attention kernel; say so rather than print an impossible-looking MFU.
+  const over = fullSquare > 1 ? ', over 100% because it counts the masked half that is never computed' : '';
+  return `${pc(mfu)} (${ATTENTION_CONVENTION}); full-square attention: ${pc(fullSquare)}${over}`;
+}
+
 function layerJson(l: LayerRow): object {
   return {
     name: l.name, kind: l.kind, action: l.action, skeletalBytes: l.skeletalBytes, forwardTimeSec: l.forwardTimeSec,
@@ -89,7 +98,7 @@ export function planText(p: TrainingPlan | InferencePlan, model: string, arena?:
     ...breakdownLines(p.mode === 'infer' ? p.breakdown : p.plan.breakdown),
     ...(arena ? arenaLines(arena) : []),
     `step time    ${sec(step)} s   (${Math.round(p.tokensPerSec).toLocaleString('en-US')} tokens/s)`,
-    `MFU          ${(100 * p.mfu).toFixed(1)}% (${ATTENTION_CONVENTION}); full-square attention: ${(100 * p.mfuFullSquare).toFixed(1)}%`,
+    `MFU          ${mfuText(p.mfu, p.mfuFullSquare)}`,
   ];
   if (p.mode === 'train') {
     const c = p.plan;

@@ -67,6 +67,9 @@ export function planTraining(g: Graph, hw: HardwareProfile, par: Parallel, reque
   };
 }
 
+/** "same 8 GPUs", "same GPU": how a suggestion that adds no GPUs says so. */
+export const sameGpus = (n: number): string => (n === 1 ? 'same GPU' : `same ${n} GPUs`);
+
 export interface Change {
   readonly flag: string; // e.g. "--ulysses 16"
   readonly gpus: number;
@@ -107,7 +110,7 @@ export function suggestChange(
         v = dim === 'frames' ? Math.floor((v - 1) / 8) * 4 + 1 : Math.floor(v / 2);
         if (v < 1) break;
         const g2 = reload({ [dim]: v });
-        if (g2 && !checkDivisibility(g2, par) && fits(g2, par)) return `--set ${dim}=${v} (a shorter sequence, same ${gpusOf(par)} GPUs)`;
+        if (g2 && !checkDivisibility(g2, par) && fits(g2, par)) return `--set ${dim}=${v} (a shorter sequence, ${sameGpus(gpusOf(par))})`;
       }
     }
   }
