@@ -85,7 +85,7 @@ describe('gpt-7b on 8 x A800, TP 8 (MEMO Fig. 1b, Fig. 6, headline)', () => {
   });
   // Known deviation: with FlashAttention-2's published 73% forward efficiency and Megatron-SP
   // all-gathers/reduce-scatters exposed, attention passes 90% of layer forward time only at
-  // ~768K (and at ~384K if communication is left out). docs/PERF-plan.md discusses it.
+  // ~768K (and at ~384K if communication is left out). docs/PERF.md ("gpt-7b on 8 x A800") discusses it.
   it.failing('attention first exceeds 90% of layer forward time between 512K and 640K (MEMO: 576K)', () => {
     const s = first((l) => l.attentionTimeSec / l.forwardTimeSec > 0.9);
     expect(s).toBeGreaterThan(512 * K);
