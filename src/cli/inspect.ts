@@ -1,7 +1,8 @@
 // `mc inspect FILE [--model NAME] [--set k=v]... [--json]`: the per-layer table of parameters and
-// forward FLOPs, and totals. Exit 0 ok, 1 diagnostics, 2 bad usage.
+// forward FLOPs, and totals. Exit 0 ok, 1 diagnostics, 2 bad usage. --json prints the counts
+// exactly (all digits, even past 2^53); the table rounds them for display.
 import { parseArgs } from 'node:util';
-import { modelStats } from '../analysis/cost.js';
+import { exactModelStats, statsAsNumbers } from '../analysis/cost.js';
 import { printGraph } from '../ir/print.js';
 import { EXIT_OK, UsageError, bytes, frontEnd, si } from './common.js';
 import { usageOf } from './help.js';
@@ -20,19 +21,20 @@ export function inspectCommand(argv: string[]): number {
     process.stdout.write(printGraph(g, r.sources));
     return EXIT_OK;
   }
-  const s = modelStats(g);
+  const x = exactModelStats(g);
   if (values.json) {
     const out = {
-      model: g.model, dims: g.dims, params: s.params, paramBytes: s.paramBytes,
-      flopsForward: s.flopsForward, flopsGemm: s.flopsGemm, flopsConv: s.flopsConv,
-      flopsAttention: s.flopsAttention, flopsElementwise: s.flopsElementwise,
-      layers: s.layers.map((l) => ({ name: l.name, kind: l.kind, params: l.params, flopsForward: l.flopsForward, flopsElementwise: l.flopsElementwise })),
+      model: g.model, dims: g.dims, params: x.params, paramBytes: x.paramBytes,
+      flopsForward: x.flopsForward, flopsGemm: x.flopsGemm, flopsConv: x.flopsConv,
+      flopsAttention: x.flopsAttention, flopsElementwise: x.flopsElementwise,
+      layers: x.layers.map((l) => ({ name: l.name, kind: l.kind, params: l.params, flopsForward: l.flopsForward, flopsElementwise: l.flopsElementwise })),
       inputs: g.inputs.map((t) => tensorJson(g.tensors[t])),
       outputs: g.outputs.map((t) => tensorJson(g.tensors[t])),
     };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    process.stdout.write(toJson(out) + '\n');
     return EXIT_OK;
   }
+  const s = statsAsNumbers(x);
   const dims = Object.entries(g.dims).map(([k, v]) => `${k}=${v}`).join(' ');
   const rows = s.layers.map((l) => [l.name, l.kind, formatCount(l.params), si(l.flopsForward, 'FLOP')]);
   const head = ['layer', 'kind', 'params', 'FLOPs fwd'];
@@ -52,6 +54,21 @@ export function inspectCommand(argv: string[]): number {
   ];
   process.stdout.write(out.join('\n') + '\n');
   return EXIT_OK;
+}
+
+/**
+ * JSON.stringify(v, null, 2), except that a bigint prints as a number literal with all its digits
+ * (JSON numbers have no size limit; JSON.stringify throws on bigint). Keys keep insertion order.
+ */
+export function toJson(v: unknown, indent = ''): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  const inner = indent + '  ';
+  const items = Array.isArray(v)
+    ? v.map((x) => toJson(x, inner))
+    : Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${JSON.stringify(k)}: ${toJson(x, inner)}`);
+  const [open, close] = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
+  return items.length === 0 ? open + close : `${open}\n${inner}${items.join(`,\n${inner}`)}\n${indent}${close}`;
 }
 
 function tensorJson(t: { name: string; shape: readonly number[]; dtype: string }): object {

@@ -7,7 +7,7 @@
 // backslashes escaped) and comments (reduced to printable ASCII without backslashes, `*/` or `??`),
 // so no spec can inject code.
 import type { SourceFile } from '../diag/source.js';
-import { opCost } from '../analysis/cost.js';
+import { modelStats } from '../analysis/cost.js';
 import { type DType, type Graph, type Op, type Tensor, numel } from '../ir/types.js';
 import { weightInit } from '../eval/random.js';
 import { type ArenaMode, type ArenaPlan, ALIGN, type ExternalOffsets, planArena } from './plan.js';
@@ -80,8 +80,7 @@ export function emitProgram(g: Graph, opts: EmitOptions = {}): Emitted {
     const src = opts.sources?.get(op.origin.file);
     return src ? ` from ${cComment(op.origin.file)}:${src.position(op.origin.start).line}` : '';
   };
-  let flops = 0;
-  for (const op of g.ops) { const c = opCost(g, op.id); flops += c.gemm + c.conv + c.attention; }
+  const flops = modelStats(g).flopsForward;
 
   const L: string[] = [];
   const w = (s: string): void => { L.push(s); };

@@ -4,16 +4,21 @@
 // tokens each) counts F(F+1)/2 of F^2 frame pairs. Softmax adds 5 elementwise FLOPs per score
 // (max, subtract, exp, sum, scale). Masks and varlen segments are counted dense: the count is an
 // upper bound that does not depend on how many text tokens are padding.
-import { type OpDef, fail, numelOf, rank, sameDtype, shapeStr, tensorArg } from './types.js';
+import { type OpDef, fail, numelBig, numelOf, productBig, rank, sameDtype, shapeStr, tensorArg } from './types.js';
 
-function scoreFraction(attrs: Readonly<Record<string, unknown>>, lq: number): number {
-  if (attrs.causal) return 0.5;
+/**
+ * The share of the Lq x Lk scores computed, as [num, den] so the count stays exact. The attention
+ * FLOPs 4*D*scores are always whole (frame-causal: F divides Lq); only the causal softmax estimate
+ * can end in half a FLOP (B*Hq*L^2 odd), and it is rounded up to stay an upper bound.
+ */
+function scoreFraction(attrs: Readonly<Record<string, unknown>>, lq: number): [bigint, bigint] {
+  if (attrs.causal) return [1n, 2n];
   const frame = attrs.frame as number;
   if (frame > 0) {
-    const F = lq / frame;
-    return (F + 1) / (2 * F);
+    const F = BigInt(lq / frame);
+    return [F + 1n, 2n * F];
   }
-  return 1;
+  return [1n, 1n];
 }
 
 export const attentionOps: OpDef[] = [
@@ -50,9 +55,9 @@ export const attentionOps: OpDef[] = [
     },
     cost(c) {
       const [B, Lq, Hq, D] = c.inputs[0].shape;
-      const Lk = c.inputs[1].shape[1];
-      const scores = B * Hq * Lq * Lk * scoreFraction(c.attrs, Lq);
-      return { attention: 4 * scores * D, elementwise: 5 * scores };
+      const [num, den] = scoreFraction(c.attrs, Lq);
+      const scaled = productBig([B, Hq, Lq, c.inputs[1].shape[1]]) * num; // den times the scores computed
+      return { attention: (4n * BigInt(D) * scaled) / den, elementwise: (5n * scaled + den - 1n) / den };
     },
   },
   {
@@ -76,6 +81,6 @@ export const attentionOps: OpDef[] = [
       return { outputs: [x], attrs: { theta: args.theta as number, grid, axes, interleaved: args.interleaved as boolean } };
     },
     // x*cos + rotate(x)*sin: 2 multiplies and an add per element.
-    cost: (c) => ({ elementwise: 3 * numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: 3n * numelBig(c.outputs[0]) }),
   },
 ];

@@ -2,7 +2,7 @@
 // CausalConv3d) pads time by k-1 frames in front and space by k//2 each side, replicating edge
 // values, then convolves unpadded: out = floor((in + pad - k) / stride) + 1. Cost: 2 FLOPs per
 // multiply-add, 2 * Cout * Cin * kt*kh*kw per output position; the bias add is elementwise.
-import { type OpDef, fail, numelOf, rank, shapeStr, tensorArg } from './types.js';
+import { type OpDef, fail, numelBig, productBig, rank, shapeStr, tensorArg } from './types.js';
 
 function triple(op: string, what: string, v: readonly number[]): number[] {
   if (v.length === 1) return [v[0], v[0], v[0]];
@@ -39,10 +39,9 @@ export const convOps: OpDef[] = [
       return { outputs: [{ shape: [B, out, ...outSp], dtype: x.dtype }], attrs: { kernel: k, stride: s, pad, causal, bias: args.bias as boolean }, weights };
     },
     cost(c) {
-      const y = c.outputs[0];
-      const cin = c.inputs[0].shape[1];
-      const k = c.attrs.kernel as number[];
-      return { conv: 2 * numelOf(y) * cin * k[0] * k[1] * k[2], elementwise: c.attrs.bias ? numelOf(y) : 0 };
+      const y = numelBig(c.outputs[0]);
+      const macs = productBig([c.inputs[0].shape[1], ...(c.attrs.kernel as number[])]); // per output: Cin*kt*kh*kw
+      return { conv: 2n * y * macs, elementwise: c.attrs.bias ? y : 0n };
     },
   },
   {

@@ -2,7 +2,7 @@
 // the separate `flopsElementwise` figure): add/sub/mul/gate 1, modulate 2 (x*(1+scale)+shift as an
 // FMA plus an add), silu 4 (exp, add, div, mul), gelu-tanh 8 (cube, two FMAs, tanh, mul, add),
 // cast 0 (pure data movement).
-import { type Args, type OpDef, type TensorInfo, fail, numelOf, sameDtype, shapeStr, tensorArg } from './types.js';
+import { type Args, type OpDef, type TensorInfo, fail, numelBig, sameDtype, shapeStr, tensorArg } from './types.js';
 
 /** numpy-style broadcast of two shapes, aligned on the right. */
 export function broadcast(op: string, a: readonly number[], b: readonly number[]): number[] {
@@ -27,11 +27,11 @@ function binary(name: string, doc: string): OpDef {
       sameDtype(name, [a, b]);
       return { outputs: [{ shape: broadcast(name, a.shape, b.shape), dtype: a.dtype }] };
     },
-    cost: (c) => ({ elementwise: numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: numelBig(c.outputs[0]) }),
   };
 }
 
-function unary(name: string, doc: string, perElement: number, extra: OpDef['params'] = []): OpDef {
+function unary(name: string, doc: string, perElement: bigint, extra: OpDef['params'] = []): OpDef {
   return {
     name, doc,
     params: [{ name: 'x', type: 'tensor', dtype: 'float' }, ...extra],
@@ -41,7 +41,7 @@ function unary(name: string, doc: string, perElement: number, extra: OpDef['para
       for (const p of extra) attrs[p.name] = args[p.name] as string;
       return { outputs: [x], attrs };
     },
-    cost: (c) => ({ elementwise: perElement * numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: perElement * numelBig(c.outputs[0]) }),
   };
 }
 
@@ -56,9 +56,9 @@ export const elementwiseOps: OpDef[] = [
   binary('add', 'a + b with numpy broadcasting (also written a + b)'),
   binary('sub', 'a - b with numpy broadcasting (also written a - b)'),
   binary('mul', 'a * b with numpy broadcasting (also written a * b)'),
-  unary('silu', 'x * sigmoid(x)', 4),
+  unary('silu', 'x * sigmoid(x)', 4n),
   {
-    ...unary('gelu', 'GELU; approx="tanh" (default) or "none" (erf)', 8, [{ name: 'approx', type: 'str', default: 'tanh' }]),
+    ...unary('gelu', 'GELU; approx="tanh" (default) or "none" (erf)', 8n, [{ name: 'approx', type: 'str', default: 'tanh' }]),
     infer(args: Args) {
       const approx = args.approx as string;
       if (approx !== 'tanh' && approx !== 'none') fail('MC2006', `gelu: approx must be "tanh" or "none", got "${approx}"`);
@@ -75,7 +75,7 @@ export const elementwiseOps: OpDef[] = [
       perSample('modulate', x, scale, 'scale');
       return { outputs: [x] };
     },
-    cost: (c) => ({ elementwise: 2 * numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: 2n * numelBig(c.outputs[0]) }),
   },
   {
     name: 'gate', doc: 'x * g, the gate g [B, C] broadcast over tokens (not tanh-squashed)',
@@ -86,7 +86,7 @@ export const elementwiseOps: OpDef[] = [
       perSample('gate', x, g, 'gate');
       return { outputs: [x] };
     },
-    cost: (c) => ({ elementwise: numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: numelBig(c.outputs[0]) }),
   },
   {
     name: 'cast', doc: 'converts x to dtype ("bf16", "fp16", "fp32", ...)',

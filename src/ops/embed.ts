@@ -1,7 +1,7 @@
 // Embeddings and reductions. timestep_embedding is the sinusoid [cos(t f_i), sin(t f_i)] with
 // f_i = exp(-ln(max_period) * i / (dim/2)), made in fp32 (about 4 FLOPs per output element).
 // mean/sum cost 1 FLOP per input element; a mask multiplies first (1 more).
-import { type DtypeRule, type OpDef, axisOf, dtypeAttr, fail, numelOf, shapeStr, tensorArg } from './types.js';
+import { type DtypeRule, type OpDef, axisOf, dtypeAttr, fail, numelBig, shapeStr, tensorArg } from './types.js';
 
 function reduction(name: string, doc: string, xDtype: DtypeRule): OpDef {
   return {
@@ -15,7 +15,7 @@ function reduction(name: string, doc: string, xDtype: DtypeRule): OpDef {
         fail('MC2003', `${name}: mask must be ${shapeStr(x.shape.slice(0, ax + 1))}, got ${shapeStr(mask.shape)}`);
       return { outputs: [{ shape: x.shape.filter((_, i) => i !== ax), dtype: x.dtype }], attrs: { axis: ax, masked: mask !== null } };
     },
-    cost: (c) => ({ elementwise: (c.attrs.masked ? 2 : 1) * numelOf(c.inputs[0]) }),
+    cost: (c) => ({ elementwise: (c.attrs.masked ? 2n : 1n) * numelBig(c.inputs[0]) }),
   };
 }
 
@@ -42,7 +42,7 @@ export const embedOps: OpDef[] = [
       if (dim <= 0 || dim % 2 !== 0) fail('MC2005', `timestep_embedding dim ${dim}`, 2);
       return { outputs: [{ shape: [t.shape[0], dim], dtype: 'fp32' }], attrs: { dim, max_period: args.max_period as number } };
     },
-    cost: (c) => ({ elementwise: 4 * numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: 4n * numelBig(c.outputs[0]) }),
   },
   reduction('mean', 'mean over axis; with mask (the leading axes up to axis) averages only where mask is true', 'float'),
   reduction('sum', 'sum over axis; with mask (the leading axes up to axis) sums only where mask is true', 'numeric'),

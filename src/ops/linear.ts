@@ -1,7 +1,7 @@
 // GEMMs. linear: y[..., out] = x[..., in] @ W^T + b with W [out, in] (PyTorch layout, so checkpoint
 // tensors map one to one). Cost: 2 * rows * in * out FLOPs; the bias add is 1 elementwise FLOP per output.
 import type { DType } from '../ir/types.js';
-import { type OpDef, dtypeAttr, fail, numelOf, sameDtype, shapeStr, tensorArg } from './types.js';
+import { type OpDef, dtypeAttr, fail, numelBig, sameDtype, shapeStr, tensorArg } from './types.js';
 
 export const linearOps: OpDef[] = [
   {
@@ -25,9 +25,9 @@ export const linearOps: OpDef[] = [
       return { outputs: [{ shape: [...x.shape.slice(0, -1), out], dtype: x.dtype }], attrs: { bias: args.bias as boolean }, weights };
     },
     cost(c) {
-      const y = c.outputs[0];
-      const inF = c.inputs[0].shape[c.inputs[0].shape.length - 1];
-      return { gemm: 2 * numelOf(y) * inF, elementwise: c.attrs.bias ? numelOf(y) : 0 };
+      const y = numelBig(c.outputs[0]);
+      const inF = BigInt(c.inputs[0].shape[c.inputs[0].shape.length - 1]);
+      return { gemm: 2n * y * inF, elementwise: c.attrs.bias ? y : 0n };
     },
   },
   {
@@ -46,7 +46,7 @@ export const linearOps: OpDef[] = [
     },
     cost(c) {
       const a = c.inputs[0].shape;
-      return { gemm: 2 * numelOf(c.outputs[0]) * a[a.length - 1] };
+      return { gemm: 2n * numelBig(c.outputs[0]) * BigInt(a[a.length - 1]) };
     },
   },
 ];

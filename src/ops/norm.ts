@@ -1,7 +1,7 @@
 // Normalizations. Cost per element: layernorm/groupnorm 5 (sum, sum of squares, subtract mean,
 // multiply by rstd) + 2 with affine; rmsnorm 3 (square-sum, multiply by rstd) + 1 with weight.
 // RMSNorm computes in fp32 and casts back, so its output dtype is its input dtype.
-import { type OpDef, fail, numelOf, shapeStr, tensorArg } from './types.js';
+import { type OpDef, fail, numelBig, shapeStr, tensorArg } from './types.js';
 
 export const normOps: OpDef[] = [
   {
@@ -14,7 +14,7 @@ export const normOps: OpDef[] = [
       const weights = affine ? [{ suffix: 'weight', shape: [C], dtype: x.dtype }, { suffix: 'bias', shape: [C], dtype: x.dtype }] : [];
       return { outputs: [x], attrs: { affine, eps: args.eps as number }, weights };
     },
-    cost: (c) => ({ elementwise: (c.attrs.affine ? 7 : 5) * numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: (c.attrs.affine ? 7n : 5n) * numelBig(c.outputs[0]) }),
   },
   {
     name: 'rmsnorm', weighted: true, doc: 'RMSNorm over the last axis with a learned weight, fp32 math',
@@ -24,7 +24,7 @@ export const normOps: OpDef[] = [
       const C = x.shape[x.shape.length - 1];
       return { outputs: [x], attrs: { eps: args.eps as number }, weights: [{ suffix: 'weight', shape: [C], dtype: x.dtype }] };
     },
-    cost: (c) => ({ elementwise: 4 * numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: 4n * numelBig(c.outputs[0]) }),
   },
   {
     name: 'groupnorm', weighted: true, doc: 'GroupNorm over channel axis 1 of [B, C, ...] in `groups` groups',
@@ -42,6 +42,6 @@ export const normOps: OpDef[] = [
       const weights = affine ? [{ suffix: 'weight', shape: [C], dtype: x.dtype }, { suffix: 'bias', shape: [C], dtype: x.dtype }] : [];
       return { outputs: [x], attrs: { groups, affine, eps: args.eps as number }, weights };
     },
-    cost: (c) => ({ elementwise: (c.attrs.affine ? 7 : 5) * numelOf(c.outputs[0]) }),
+    cost: (c) => ({ elementwise: (c.attrs.affine ? 7n : 5n) * numelBig(c.outputs[0]) }),
   },
 ];

@@ -57,11 +57,15 @@ export class OpError {
   constructor(readonly code: MessageCode, readonly args: (string | number)[]) {}
 }
 
+/**
+ * FLOPs as exact integers: shapes are safe integers but their products are not (one attention op
+ * at 4M tokens is ~5.6e17 > 2^53), and users rely on exact counts. Planners take a number view.
+ */
 export interface Cost {
-  readonly gemm?: number; // linear and matmul: 2 FLOPs per multiply-add
-  readonly conv?: number; // convolutions: 2 FLOPs per multiply-add
-  readonly attention?: number; // QK^T and AV: 2 FLOPs per multiply-add
-  readonly elementwise?: number; // everything else, per the per-element table in each op file
+  readonly gemm?: bigint; // linear and matmul: 2 FLOPs per multiply-add
+  readonly conv?: bigint; // convolutions: 2 FLOPs per multiply-add
+  readonly attention?: bigint; // QK^T and AV: 2 FLOPs per multiply-add
+  readonly elementwise?: bigint; // everything else, per the per-element table in each op file
 }
 
 export interface CostInput {
@@ -134,3 +138,6 @@ export function rank(op: string, t: TensorInfo, what: string, r: number): void {
 }
 
 export const numelOf = (t: TensorInfo): number => t.shape.reduce((a, b) => a * b, 1);
+/** An exact product of safe integers (element and MAC counts), for costs whose products pass 2^53. */
+export const productBig = (xs: readonly number[]): bigint => xs.reduce((a, b) => a * BigInt(b), 1n);
+export const numelBig = (t: TensorInfo): bigint => productBig(t.shape);
