@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, jest } from '@jest/globals';
-import { allocateGrouped, simulateCachingAllocator, traceFromBuffers, verify } from '../src/alloc/index.js';
+import { allocate, allocateGrouped, greedy, simulateCachingAllocator, traceFromBuffers, verify } from '../src/alloc/index.js';
+import { randomTrace } from '../src/alloc/random.js';
 import type { Buffer, LayerGroup, TraceEvent } from '../src/alloc/index.js';
 import { allocCommand } from '../src/cli/alloc.js';
 
@@ -82,6 +83,24 @@ describe('bi-level allocation', () => {
     expect(s.peak).toBeGreaterThanOrEqual(s.lowerBound);
     expect(s.withinCapacity).toBe(true);
     for (const blk of s.blocks) expect(blk.offset % (blk.phase === 'forward' ? 16 : 1)).toBe(0);
+  });
+
+  it('names the solver of each level: layers laid out by HiGHS beside a level 2 that greedy solves', async () => {
+    // The first random trace where the optimum is below greedy's peak, as the forward of 3 layers.
+    let seed = 1;
+    while ((await allocate({ buffers: randomTrace(seed, { maxBuffers: 9 }) }, { solver: 'search', timeLimitS: 3 })).solver !== 'search') seed++;
+    const trace = randomTrace(seed, { maxBuffers: 9 });
+    const span = Math.max(...trace.map((b) => b.end));
+    const layers: LayerGroup[] = [0, 1, 2].map((l) => ({
+      id: `L${l}`, backward: [], forward: trace.map((b) => ({ ...b, id: `L${l}.${b.id}`, start: b.start + l * span, end: b.end + l * span })),
+    }));
+    // The weights overlap everything; 96 B keeps the block above them aligned, so greedy meets level 2's bound.
+    const weights: Buffer = { id: 'weights', size: 96, start: 0, end: 3 * span };
+    const s = await allocateGrouped({ groups: layers, others: [weights] }, { solver: 'highs', timeLimitS: 5 });
+    expect(s.level1Solved).toBe(1);
+    expect(s.solver).toBe('bilevel(greedy; level 1 highs)');
+    expect(s.peak).toBeLessThan(96 + greedy(trace).peak); // HiGHS's layer layout beats greedy's
+    expect(verify([...layers.flatMap((g) => g.forward), weights], s.offsets)).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
 // auto (greedy, then search when greedy misses the bound, MIP only on small leftovers).
 // Every answer passes the independent verifier; a solver whose layout fails it is discarded.
 import { greedy } from './greedy.js';
-import { lowerBound } from './lowerBound.js';
+import { alignedLowerBound, lowerBound } from './lowerBound.js';
 import { minimizePeak } from './minimize.js';
 import { mipSolve, MIP_AUTO_MAX_PAIRS } from './mip.js';
 import { conflictLists, countPairs } from './conflicts.js';
@@ -27,12 +27,14 @@ export async function allocate(problem: Problem, opts: AllocOptions = {}): Promi
   const { buffers, capacity } = problem;
   checkProblem(buffers);
   const lb = lowerBound(buffers);
+  // What proves a layout optimal (and stops every solver): the bound with alignment, never below lb.
+  const proven = alignedLowerBound(buffers);
   const g = greedy(buffers);
   const notes: string[] = [`greedy ${g.variant}: peak ${g.peak}`];
   let offsets = g.offsets;
   let peak = g.peak;
   let used = 'greedy';
-  let optimal = peak <= lb;
+  let optimal = peak <= proven;
   const fits = () => capacity !== undefined && peak <= capacity;
   const stopAtCapacity = opts.stopAtCapacity ?? true;
   const goodEnough = () => opts.goalGap !== undefined && peak <= lb * (1 + opts.goalGap);
@@ -54,12 +56,12 @@ export async function allocate(problem: Problem, opts: AllocOptions = {}): Promi
 
   const runSearch = (until: number) => {
     const tick = opts.onProgress && (() => opts.onProgress!((performance.now() - t0) / (deadline - t0)));
-    const r = minimizePeak({ buffers, lowerBound: lb, initial: offsets, initialPeak: peak, capacity, stopAtCapacity, deadline: until, tick });
+    const r = minimizePeak({ buffers, lowerBound: proven, initial: offsets, initialPeak: peak, capacity, stopAtCapacity, deadline: until, tick });
     notes.push(...r.notes);
     tryLayout(r.improved ? 'search' : used, r.offsets, r.peak, r.optimal);
   };
   const runMip = async (which: 'glpk' | 'highs', until: number) => {
-    const r = await mipSolve(buffers, { which, lowerBound: lb, upperBound: peak, capacity, deadline: until });
+    const r = await mipSolve(buffers, { which, lowerBound: proven, upperBound: peak, incumbent: offsets, capacity, deadline: until });
     notes.push(r.note);
     if (r.offsets) tryLayout(which, r.offsets, r.peak, r.optimal);
   };
@@ -83,7 +85,7 @@ export async function allocate(problem: Problem, opts: AllocOptions = {}): Promi
     lowerBound: lb,
     solver: used,
     seconds: (performance.now() - t0) / 1000,
-    optimal: optimal || peak <= lb,
+    optimal: optimal || peak <= proven,
     gap: lb > 0 ? peak / lb - 1 : 0,
     withinCapacity: capacity !== undefined && peak <= capacity,
     notes,

@@ -8,7 +8,7 @@ import { allocate } from './allocate.js';
 import { greedy } from './greedy.js';
 import { lowerBound } from './lowerBound.js';
 import { verify } from './verify.js';
-import { gcd, alignOf, type AllocOptions, type Buffer, type Solution } from './types.js';
+import { lcm, alignOf, type AllocOptions, type Buffer, type Solution } from './types.js';
 
 export interface LayerGroup {
   readonly id: string;
@@ -56,7 +56,10 @@ export async function allocateGrouped(p: GroupedProblem, opts: AllocOptions = {}
     (['forward', 'backward'] as const).filter((ph) => g[ph].length > 0).map((ph) => ({ g, ph, bufs: g[ph] })),
   );
   const distinct = new Set(jobs.map((j) => signature(j.bufs))).size;
-  const l1Budget = (limitMs * 0.4) / Math.max(1, distinct);
+  // Level 1 may use 40% of the budget. Each distinct solve gets an equal share of what is left of it,
+  // so time a solve does not need (most stop at their bound at once) goes to the ones after it.
+  const l1Deadline = t0 + limitMs * 0.4;
+  const l1Solvers = new Set<string>();
   const pseudo: Buffer[] = [];
   const blockOf: Array<{ job: (typeof jobs)[number]; inner: Inner; pid: string }> = [];
   for (const job of jobs) {
@@ -66,7 +69,9 @@ export async function allocateGrouped(p: GroupedProblem, opts: AllocOptions = {}
     const key = signature(job.bufs);
     let inner = cache.get(key);
     if (!inner) {
-      const s = await allocate({ buffers: job.bufs }, { ...opts, timeLimitS: l1Budget / 1000 });
+      const share = (l1Deadline - performance.now()) / (distinct - cache.size);
+      const s = await allocate({ buffers: job.bufs }, { ...opts, timeLimitS: Math.max(0, share) / 1000 });
+      l1Solvers.add(s.solver);
       inner = { peak: s.peak, rel: job.bufs.map((b) => s.offsets.get(b.id) as number) };
       cache.set(key, inner);
     }
@@ -93,7 +98,9 @@ export async function allocateGrouped(p: GroupedProblem, opts: AllocOptions = {}
   }
   const lb = lowerBound(flat);
   let peak = top.peak;
-  let solver = `bilevel(${top.solver})`;
+  // Name the solvers whose layouts were kept: level 2's, and level 1's unless they are all the same.
+  const l1 = [...l1Solvers];
+  let solver = `bilevel(${top.solver}${l1.every((x) => x === top.solver) ? '' : `; level 1 ${l1.join(', ')}`})`;
   if (verify(flat, offsets).length > 0) {
     // Should not happen (blocks reserve their whole span); never hand out an unverified layout.
     const g = greedy(flat);
@@ -122,9 +129,4 @@ export async function allocateGrouped(p: GroupedProblem, opts: AllocOptions = {}
 function signature(bufs: ReadonlyArray<Buffer>): string {
   const t0 = Math.min(...bufs.map((b) => b.start));
   return bufs.map((b) => `${b.size}@${b.start - t0}-${b.end - t0}/${alignOf(b)}`).join(',');
-}
-
-
-function lcm(a: number, b: number): number {
-  return (a / gcd(a, b)) * b;
 }

@@ -69,6 +69,10 @@ export function gcd(a: number, b: number): number {
   return a;
 }
 
+export function lcm(a: number, b: number): number {
+  return (a / gcd(a, b)) * b;
+}
+
 /** The gcd of every size, alignment and pinned offset: canonical offsets and peaks are its multiples. */
 export function offsetGrain(buffers: ReadonlyArray<Buffer>): number {
   let g = 0;

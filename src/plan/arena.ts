@@ -70,7 +70,9 @@ export async function planArena(p: TrainingPlan | InferencePlan, opts: ArenaOpti
   const sol = await allocateGrouped({ groups: trace.groups, others: trace.others }, { solver, timeLimitS: opts.timeLimitS ?? ALLOC_TIME_LIMIT_S, stopAtCapacity: false, goalGap: solver === 'auto' ? GOAL_GAP : undefined });
   let offsets: ReadonlyMap<string, number> = sol.offsets;
   let arena = sol.peak;
-  let used = sol.solver;
+  // When the solver asked for did not produce the kept layout, say what it reported (as mc alloc does).
+  const why = solver === 'highs' || solver === 'search' ? sol.notes.filter((n) => n.startsWith(solver)).at(-1) : undefined;
+  let used = why && !sol.solver.includes(solver) ? `${sol.solver} (${why})` : sol.solver;
   // Layer blocks reserve their peak over their whole span; where activations cross layer boundaries
   // (e.g. DiT inference, whose two streams are live across blocks) that can cost more than 1%. Then
   // a flat best-fit over the whole trace is tried too, and the better verified layout kept.
