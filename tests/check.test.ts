@@ -1,27 +1,15 @@
 // `mc check` (issue 7): passing and failing budgets give exit 0 and 1 with the expected verdict
 // lines, a failing check names the smallest change that passes, a malformed budget file gives one
 // error naming the field, and --markdown / --json write the summary and the plan.
-import { describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../src/cli/common.js';
+import { type Captured, runCommand } from './capture.js';
 import { checkCommand } from '../src/cli/check.js';
 import { parseSize, parseFraction } from '../src/check/units.js';
 
-async function run(argv: string[]): Promise<{ code: number | string; out: string; err: string }> {
-  let out = '', err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await checkCommand(argv), out, err };
-  } catch (x) {
-    return { code: x instanceof UsageError ? `usage: ${(x as Error).message}` : `threw: ${String(x)}`, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (argv: string[]): Promise<Captured> => runCommand(checkCommand, argv);
 
 const dir = mkdtempSync(join(tmpdir(), 'mc-check-'));
 const GPT = resolve('examples/tiny/gpt.mc');

@@ -1,20 +1,11 @@
 // `mc --help`, `mc COMMAND --help` and `mc help COMMAND`: every command has a page, and every flag
 // a page lists is one the command accepts (so the help cannot drift from the parsers).
-import { describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
+import { type Captured, runCommand } from './capture.js';
 import { main } from '../src/cli.js';
 import { COMMAND_NAMES, commandHelp } from '../src/cli/help.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (argv: string[]): Promise<Captured> => runCommand(main, argv);
 
 describe('help', () => {
   it('the overview lists every command and exits 0', async () => {

@@ -2,9 +2,9 @@
 // ZeRO-1's parameter all-gather, Megatron-SP's token split, --sp / --no-sp, the smallest change
 // of an infeasible request (another strategy first; a change that can be pasted as printed),
 // MEMO's notes, flags that only apply with others, and the consistency of every plan's numbers.
-import { describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
+import { type Captured, runCommand } from './capture.js';
 import { load } from './helpers.js';
-import { UsageError } from '../src/cli/common.js';
 import { planCommand } from '../src/cli/plan.js';
 import { loadProfile } from '../src/hw/profile.js';
 import { planJson } from '../src/plan/format.js';
@@ -19,19 +19,7 @@ const ONE: Parallel = { tp: 1, sp: false, ulysses: 1, cp: 1, dp: 1, zero: 0 };
 const a800 = loadProfile('a800');
 const h100 = loadProfile('h100-sxm');
 
-async function run(argv: string[]): Promise<{ code: number | string; out: string; err: string }> {
-  let out = '', err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await planCommand(argv), out, err };
-  } catch (x) {
-    return { code: x instanceof UsageError ? `usage: ${(x as Error).message}` : `threw: ${String(x)}`, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (argv: string[]): Promise<Captured> => runCommand(planCommand, argv);
 
 function train(path: string, par: Parallel, strategy: Strategy | 'auto', set?: Record<string, number>): TrainingPlan {
   const p = planTraining(load(path, { set }), a800, par, strategy);

@@ -1,11 +1,11 @@
 // Acceptance tests of `mc plan` (issue 3): MEMO's GPT skeletal set, the gpt-7b crossovers and 1M
 // plan on 8 x A800, HunyuanVideo inference and training, infeasible requests and bad profiles.
-import { describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Captured, runCommand } from './capture.js';
 import { load } from './helpers.js';
-import { UsageError } from '../src/cli/common.js';
 import { planCommand } from '../src/cli/plan.js';
 import { type HardwareProfile, HARDWARE_DIR, loadProfile, parseProfile } from '../src/hw/profile.js';
 import { planInference } from '../src/plan/infer.js';
@@ -29,19 +29,7 @@ function train(path: string, hw: HardwareProfile, par: Parallel, strategy: Param
 /** The first GPT block's row (layer 0 is the embedding). */
 const block = (p: TrainingPlan) => p.plan.layers.find((l) => l.kind === 'Block')!;
 
-async function run(argv: string[]): Promise<{ code: number | string; out: string; err: string }> {
-  let out = '', err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await planCommand(argv), out, err };
-  } catch (x) {
-    return { code: x instanceof UsageError ? `usage: ${(x as Error).message}` : `threw: ${String(x)}`, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (argv: string[]): Promise<Captured> => runCommand(planCommand, argv);
 
 describe('hardware profiles', () => {
   it('validates every bundled profile and names the bad field of a broken one', () => {
