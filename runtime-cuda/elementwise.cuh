@@ -3,6 +3,7 @@
  *   binary (add/sub/mul) with numpy broadcasting: y[idx] = a[idx . sa] op b[idx . sb], where sa, sb are
  *     strides with 0 on broadcast axes (codegen computes them; up to 8 axes);
  *   silu: x / (1 + exp(-x));   gelu tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)));  gelu erf: 0.5 x (1 + erf(x / sqrt 2))
+ *   gelu quick (CLIP's quick_gelu): x / (1 + exp(-1.702 x))
  *   modulate (adaLN): y = x * (1 + scale[b, c]) + shift[b, c];   gate: y = x * g[b, c]
  *     x (B, ..., C) with `per` = numel / B elements per sample, vectors (B, C)
  *   cast: y = convert(x) (float -> int truncates, -> bool is x != 0)
@@ -34,7 +35,7 @@ void binary(Stream s, const T* a, const T* b, T* y, i64 n, Bcast bc, int op) {
   });
 }
 
-enum UnOp { OP_SILU = 0, OP_GELU_TANH = 1, OP_GELU_ERF = 2 };
+enum UnOp { OP_SILU = 0, OP_GELU_TANH = 1, OP_GELU_ERF = 2, OP_GELU_QUICK = 3 };
 
 template <class T>
 void unary(Stream s, const T* x, T* y, i64 n, int op) {
@@ -42,6 +43,7 @@ void unary(Stream s, const T* x, T* y, i64 n, int op) {
     acc_t v = ld(x[i]), r;
     if (op == OP_SILU) r = v / (1 + exp(-v));
     else if (op == OP_GELU_TANH) r = (acc_t)0.5 * v * (1 + tanh((acc_t)0.7978845608028654 * (v + (acc_t)0.044715 * v * v * v)));
+    else if (op == OP_GELU_QUICK) r = v / (1 + exp((acc_t)-1.702 * v));
     else r = (acc_t)0.5 * v * (1 + erf(v * (acc_t)0.7071067811865476));
     st(y[i], r);
   });

@@ -1,13 +1,16 @@
 // `mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--mode infer] [--backend cuda|cpu] [--arch sm_90]
 //   [--dtype declared|fp32] [--arena planned|greedy|sequential] [--offsets PLAN.json] [--offload-weights]
 //   -o DIR [--no-build]
-//   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]]`
+//   [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]
+//    [--text-encoder TE.mc --clip CLIP.mc [--te-set k=v]... [--clip-set k=v]...]]`
 // Writes DIR/model.cu and DIR/runtime/*.cuh (a self-contained tree), then builds DIR/model with
 // g++ (cpu) or nvcc (cuda) and prints the command. It also writes DIR/launcher.ts and DIR/launcher.js
 // (src/launcher/emit.ts). With --pipeline, FILE is the DiT and the VAE spec's `decoder` model is
 // built once per latent tile shape of the reference's tiled decode: DIR/dit/ and DIR/vae-TxHxW/ hold
-// the programs and the launcher runs the whole text-to-video pipeline (docs/PIPELINE.md). --hw does
-// not change the code (kernels are not tuned per profile); it warns when the program will not fit.
+// the programs and the launcher runs the whole text-to-video pipeline (docs/PIPELINE.md); with
+// --text-encoder and --clip, DIR/llm/ and DIR/clip/ hold the two text encoders and the launcher
+// takes a prompt string. --hw does not change the code (kernels are not tuned per profile); it warns
+// when the program will not fit.
 import { execFileSync } from 'node:child_process';
 import { startTicker } from '../report/ticker.js';
 import { type HardwareProfile, ProfileError, loadProfile } from '../hw/profile.js';
@@ -20,7 +23,7 @@ import { ARENA_MODES, type ArenaMode, type ExternalOffsets, solveArena } from '.
 import type { Graph } from '../ir/types.js';
 import { emitLauncher } from '../launcher/emit.js';
 import { BENCH_SH } from '../launcher/bench.js';
-import { type ModelPlan, type Plan, type TensorSpec, type Tiling, type WeightMap, tileCount, tileShapes } from '../launcher/runtime.js';
+import { type ModelPlan, type Plan, type TensorSpec, type TextPlan, type Tiling, type WeightMap, tileCount, tileShapes } from '../launcher/runtime.js';
 import { MapError, findMap, loadMap } from '../weights/map.js';
 import { EXIT_OK, OutputError, UsageError, bytes, checkOutputDir, frontEnd, ioReason, readSpec, writeOutput } from './common.js';
 import { usageOf } from './help.js';
@@ -137,6 +140,31 @@ function mapFor(sources: ReadonlyMap<string, unknown>, main: string): WeightMap 
   return p ? loadMap(p) : IDENTITY;
 }
 
+interface TextEncoder { readonly file: string; readonly graph: Graph; readonly sources: NonNullable<EmitOptions['sources']>; readonly tag: string; readonly folder: string }
+
+/**
+ * One text encoder of the pipeline, elaborated and checked before anything is written: the Llama-3
+ * `text_encoder` (input ids [1, L], output hidden_state [1, L, text_dim]) or CLIP-L (inputs ids,
+ * position_ids, eos_mask [1, S], output pooled [1, clip_dim]). Its last output's width must be the
+ * DiT's `feeds` input width (text, text_pooled). It is built into DIR/TAG; its checkpoint is FOLDER.
+ */
+function textEncoder(file: string, model: string | undefined, set: string[] | undefined, tag: string, folder: string, feeds: TensorSpec | undefined): TextEncoder | number {
+  const fe = frontEnd(file, model, set);
+  if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
+  const g = fe.graph;
+  const ins = g.inputs.map((id) => g.tensors[id]);
+  const want = tag === 'llm' ? ['ids'] : ['ids', 'position_ids', 'eos_mask'];
+  const out = g.tensors[g.outputs[g.outputs.length - 1]];
+  const width = out?.shape[out.shape.length - 1];
+  const rank = tag === 'llm' ? 3 : 2;
+  if (want.some((n) => !ins.find((t) => t.name === n && t.shape.length === 2 && t.shape[0] === 1)) || out?.shape.length !== rank || !feeds || width !== feeds.shape[feeds.shape.length - 1]) {
+    const has = `inputs ${ins.map((t) => `${t.name} [${t.shape.join(', ')}]`).join(', ')}; output ${out ? `${out.name} [${out.shape.join(', ')}]` : '(none)'}`;
+    const what = tag === 'llm' ? `input ids [1, L] and an output [1, L, ${feeds?.shape[2]}] (the DiT's text width)` : `inputs ids, position_ids, eos_mask [1, S] and an output [1, ${feeds?.shape[1]}] (the DiT's text_pooled width)`;
+    throw new UsageError(`${file}${model ? ` (model ${model})` : ''} must have ${what}; ${g.model} has ${has}`);
+  }
+  return { file, graph: g, sources: fe.sources, tag, folder };
+}
+
 /**
  * --vae-tile PX,FRAMES: the decoder's tile in pixels (height = width) and frames, at the reference's
  * 25% overlap (stride 3/4); HunyuanVideo's default is 256,64. In latent units (8x, 4x) both the
@@ -162,6 +190,7 @@ export async function compileCommand(argv: string[]): Promise<number> {
         dtype: { type: 'string', default: 'declared' }, arena: { type: 'string', default: 'planned' }, offsets: { type: 'string' },
         out: { type: 'string', short: 'o' }, 'no-build': { type: 'boolean', default: false }, 'offload-weights': { type: 'boolean', default: false },
         pipeline: { type: 'string' }, vae: { type: 'string' }, 'vae-set': { type: 'string', multiple: true }, 'vae-tile': { type: 'string', default: '256,64' },
+        'text-encoder': { type: 'string' }, clip: { type: 'string' }, 'te-set': { type: 'string', multiple: true }, 'clip-set': { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -185,10 +214,16 @@ export async function compileCommand(argv: string[]): Promise<number> {
   if (v.pipeline !== undefined && v.pipeline !== 'hunyuan-video') throw new UsageError(`--pipeline must be hunyuan-video, got '${v.pipeline}'`);
   if (v.pipeline && !v.vae) throw new UsageError('--pipeline hunyuan-video needs --vae VAE.mc (the decoder is the second program)');
   if (!v.pipeline && (v.vae || v['vae-set'] || argv.some((a) => a.startsWith('--vae-tile')))) throw new UsageError('--vae, --vae-set and --vae-tile need --pipeline hunyuan-video');
+  const textFlags = [v['text-encoder'], v.clip, v['te-set'], v['clip-set']].some((x) => x !== undefined);
+  if (textFlags && !v.pipeline) throw new UsageError('--text-encoder, --clip, --te-set and --clip-set need --pipeline hunyuan-video');
+  // The launcher encodes a prompt only with both encoders; without either it takes --prompt-embeds.
+  if (textFlags && (!v['text-encoder'] || !v.clip))
+    throw new UsageError('the text encoders come together: give both --text-encoder TE.mc (Llama-3) and --clip CLIP.mc, or neither (the launcher then needs --prompt-embeds)');
   // The output folder is checked before anything is written: an existing file, /proc or /sys
   // (where a recursive mkdir never returns) or a read-only parent is one line, not a stack.
   checkOutputDir(v.out);
-  if (v.pipeline) readSpec(v.vae!); // an unreadable --vae fails before the DiT is written
+  // An unreadable --vae, --text-encoder or --clip fails before the DiT is written.
+  if (v.pipeline) for (const f of [v.vae!, v['text-encoder'], v.clip]) if (f) readSpec(f);
   const fe = frontEnd(positionals[0], v.model, v.set);
   if (fe.exit !== undefined || !fe.graph) return fe.exit ?? 1;
   let gpu: HardwareProfile | undefined;
@@ -223,6 +258,15 @@ export async function compileCommand(argv: string[]): Promise<number> {
     if (vset.some((x) => /^\s*(frames|height|width)\s*=/.test(x))) throw new UsageError('--vae-set cannot set frames, height or width: the decoder tiles follow the video size and --vae-tile');
     const tiling = parseTiling(v['vae-tile']);
     let vmap: WeightMap | undefined;
+    const feeds = (name: string): TensorSpec | undefined => {
+      const t = g.inputs.map((id) => g.tensors[id]).find((x) => x.name === name);
+      return t && { name, dtype: t.dtype, shape: [...t.shape] };
+    };
+    // The text encoders are checked against the DiT's text inputs before anything is written.
+    const llm = v['text-encoder'] ? textEncoder(v['text-encoder'], 'text_encoder', v['te-set'], 'llm', 'text_encoder', feeds('text')) : undefined;
+    if (typeof llm === 'number') return llm;
+    const clip = v.clip ? textEncoder(v.clip, undefined, v['clip-set'], 'clip', 'text_encoder_2', feeds('text_pooled')) : undefined;
+    if (typeof clip === 'number') return clip;
     const dit = await writeProgram(fe.graph, fe.sources, join(dir, 'dit'), o, mapFor(fe.sources, positionals[0]), 'transformer', 'dit');
     if (typeof dit === 'number') return dit;
     const vae: ModelPlan[] = [];
@@ -239,7 +283,16 @@ export async function compileCommand(argv: string[]): Promise<number> {
       vae.push(m);
     }
     const vaeTiles = vae.map(({ dir: d, inputs, outputs, weightBytes, arenaBytes }) => ({ dir: d, inputs, outputs, weightBytes, arenaBytes }));
-    writeLauncher(dir, { kind: 'hunyuan-video', backend: o.backend, dit, vae: vae[0], vaeTiles, tiling, frames: d.frames, height: d.height, width: d.width, scaling: 0.476986, fps: 24 });
+    let text: TextPlan | undefined;
+    if (llm && clip) {
+      const build = (te: TextEncoder): Promise<ModelPlan | number> => writeProgram(te.graph, te.sources, join(dir, te.tag), o, mapFor(te.sources, te.file), te.folder, te.tag);
+      const l = await build(llm);
+      if (typeof l === 'number') return l;
+      const c = await build(clip);
+      if (typeof c === 'number') return c;
+      text = { llm: l, clip: c };
+    }
+    writeLauncher(dir, { kind: 'hunyuan-video', backend: o.backend, dit, vae: vae[0], vaeTiles, tiling, frames: d.frames, height: d.height, width: d.width, scaling: 0.476986, fps: 24, text });
     const bench = BENCH_SH.replace('__TILES__', String(tileCount(dl[2], dl[3], dl[4], tiling))).replace('__VAE__', vae[0].dir);
     writeOutput(join(dir, 'bench.sh'), bench, { mode: 0o755 });
     return EXIT_OK;

@@ -72,7 +72,8 @@ const HELP: Readonly<Record<string, CommandHelp>> = {
     usage: [
       'mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--backend cuda|cpu] [--arch sm_90] [--dtype declared|fp32]',
       '        [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]',
-      '        [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]]',
+      '        [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]',
+      '         [--text-encoder TE.mc --clip CLIP.mc [--te-set k=v]... [--clip-set k=v]...]]',
     ],
     what: 'Emit a forward program (CUDA C++ on runtime-cuda/, or plain C++ for the CPU) and its TypeScript launcher into DIR, and build it.',
     flags: [
@@ -88,6 +89,9 @@ const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--pipeline hunyuan-video', 'text-to-video: the DiT, the tiled VAE decoder (--vae), and a sampler'],
       ['--vae-set k=v', 'a dim of the VAE spec (frames, height and width follow the video)'],
       ['--vae-tile PX,FRAMES', 'decoder tile size in pixels and frames (default 256,64)'],
+      ['--text-encoder TE.mc', "the Llama-3 text encoder's spec (its text_encoder model); with --clip the launcher takes --prompt"],
+      ['--clip CLIP.mc', 'the CLIP-L text model spec (examples/hunyuan-video/clip-text.mc)'],
+      ['--te-set k=v, --clip-set k=v', 'a dim of the text encoder or CLIP spec (repeatable)'],
     ],
   },
   eval: {

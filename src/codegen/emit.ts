@@ -287,7 +287,7 @@ function emitOp(g: Graph, op: Op, P: (id: number) => string, nul: (id: number) =
       return [`binary(s, ${P(x)}, ${P(op.inputs[1])}, ${P(y)}, ${n}, Bcast{${ys.length}, ${arr(ys)}, ${arr(bst(xs))}, ${arr(bst(t(1).shape))}}, ${code});`];
     }
     case 'silu': return [`unary(s, ${P(x)}, ${P(y)}, ${n}, OP_SILU);`];
-    case 'gelu': return [`unary(s, ${P(x)}, ${P(y)}, ${n}, ${a.approx === 'tanh' ? 'OP_GELU_TANH' : 'OP_GELU_ERF'});`];
+    case 'gelu': return [`unary(s, ${P(x)}, ${P(y)}, ${n}, ${({ tanh: 'OP_GELU_TANH', quick: 'OP_GELU_QUICK' } as Record<string, string>)[a.approx as string] ?? 'OP_GELU_ERF'});`];
     case 'modulate': return [`modulate(s, ${P(x)}, ${P(op.inputs[1])}, ${P(op.inputs[2])}, ${P(y)}, ${n}, ${n / xs[0]}, ${xs[xs.length - 1]});`];
     case 'gate': return [`gate(s, ${P(x)}, ${P(op.inputs[1])}, ${P(y)}, ${n}, ${n / xs[0]}, ${xs[xs.length - 1]});`];
     case 'cast': return [`cast(s, ${P(x)}, ${P(y)}, ${n});`];

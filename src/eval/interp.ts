@@ -59,7 +59,9 @@ function broadcastStrides(shape: readonly number[], out: readonly number[]): num
 }
 
 export const gelu = (x: number, approx: string): number =>
-  approx === 'tanh' ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) : 0.5 * x * (1 + erf(x / Math.SQRT2));
+  approx === 'tanh' ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)))
+    : approx === 'quick' ? x / (1 + Math.exp(-1.702 * x))
+      : 0.5 * x * (1 + erf(x / Math.SQRT2));
 export const silu = (x: number): number => x / (1 + Math.exp(-x));
 
 /** erf by its Maclaurin series for |x| < 3 and the asymptotic continued fraction beyond (|error| < 1e-14). */

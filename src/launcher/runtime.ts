@@ -3,7 +3,8 @@
 // constant it builds (src/launcher/emit.ts), so DIR runs on a machine with Node and nothing else.
 // Tests import this module directly to run the same pipeline on `mc eval` (see `generate`).
 //
-// Pipeline (docs/PIPELINE.md): seeded noise -> flow-matching Euler loop on the DiT executable (one
+// Pipeline (docs/PIPELINE.md): a prompt through the two text encoders (runtime-text.ts), or its
+// embeddings from a file -> seeded noise -> flow-matching Euler loop on the DiT executable (one
 // process, weights resident, `--serve`) -> latents / scaling -> tiled decode on the VAE decoder
 // executable -> uint8 frames -> MP4 through ffmpeg, else PNG frames.
 import { spawnSync } from 'node:child_process';
@@ -11,13 +12,16 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DType, type Forward, type Tensor, LaunchError, Server, guidanceInput, noise, numel, readTensors, serialize, shapeText, sigmas, toFrames, writeVideo } from './runtime-io.js';
+import { type DType, type Forward, type Tensor, LaunchError, Server, guidanceInput, noise, numel, serialize, shapeText, sigmas, toFrames, writeVideo } from './runtime-io.js';
 import { checkWeights, openCheckpoint } from './runtime-weights.js';
 import { type Tiling, tiledDecode } from './runtime-tiling.js';
+import { type PromptIds, type TextPlan, encodePrompt, loadTokenizers, readPrompt, textDump, tokenizePrompt } from './runtime-text.js';
 
 export * from './runtime-io.js';
+export * from './runtime-tokenize.js';
 export * from './runtime-weights.js';
 export * from './runtime-tiling.js';
+export * from './runtime-text.js';
 
 // ---------------------------------------------------------------- plan types (filled by mc compile)
 
@@ -73,6 +77,8 @@ export interface PipelinePlan {
   readonly width: number;
   readonly scaling: number; // the VAE's scaling factor: latents are divided by it before decoding
   readonly fps: number;
+  /** The text encoders, when built (--text-encoder, --clip): the launcher then takes --prompt. */
+  readonly text?: TextPlan;
 }
 
 export interface SinglePlan {
@@ -176,7 +182,7 @@ export async function generate(plan: PipelinePlan, opts: Options, prompt: Prompt
 
 // ---------------------------------------------------------------- the command line
 
-const USAGE = 'usage: node launcher.js (--weights DIR_OR_INDEX | --random-weights SEED) --prompt-embeds E.safetensors --out video.mp4 [--steps 50] [--shift 7] [--guidance 6] [--seed 0] [--height H --width W --frames F] [--dump-video V.safetensors]';
+const USAGE = 'usage: node launcher.js (--weights DIR_OR_INDEX | --random-weights SEED) (--prompt TEXT [--tokenizers DIR] | --prompt-embeds E.safetensors) --out video.mp4 [--steps 50] [--shift 7] [--guidance 6] [--seed 0] [--height H --width W --frames F] [--dump-video V.safetensors] [--dump-text T.safetensors]';
 
 function intArg(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -190,25 +196,13 @@ function numArg(v: string | undefined, name: string, dflt: number): number {
   return x;
 }
 
-/** The prompt embeddings: `text`/`prompt_embeds`, `text_mask`/`prompt_attention_mask`, `text_pooled`/`pooled_prompt_embeds`. */
-export function readPrompt(path: string, dit: ModelPlan): Prompt {
-  const ts = readTensors(path);
-  const get = (names: string[], spec: TensorSpec): Tensor => {
-    const t = names.map((n) => ts.get(n)).find((x) => x);
-    if (!t) throw new LaunchError(`${path}: no tensor ${names.map((n) => `'${n}'`).join(' or ')}; expected ${shapeText(spec.shape)}`);
-    if (numel(t.shape) !== numel(spec.shape) || t.shape.filter((d) => d !== 1).join() !== spec.shape.filter((d) => d !== 1).join())
-      throw new LaunchError(`${path}: '${names.find((n) => ts.has(n))}' has shape ${shapeText(t.shape)}, the DiT expects ${shapeText(spec.shape)}`);
-    return { dtype: t.dtype, shape: spec.shape, data: t.data };
-  };
-  const mask = get(['text_mask', 'prompt_attention_mask'], input(dit, 'text_mask'));
-  if (!Array.from(mask.data).some((v) => v !== 0)) throw new LaunchError(`${path}: the text mask has no valid token`);
-  return { text: get(['text', 'prompt_embeds'], input(dit, 'text')), mask, pooled: get(['text_pooled', 'pooled_prompt_embeds'], input(dit, 'text_pooled')) };
-}
-
-/** Weights: DIR with transformer/ and vae/ folders, or a transformer index JSON (vae/ beside its folder). */
-export function checkpointFolders(path: string): { transformer: string; vae: string } {
-  if (existsSync(path) && statSync(path).isDirectory()) return { transformer: join(path, 'transformer'), vae: join(path, 'vae') };
-  if (path.endsWith('.json')) return { transformer: dirname(path), vae: join(dirname(dirname(resolve(path))), 'vae') };
+/**
+ * Weights: DIR with transformer/ and vae/ folders (and text_encoder/, text_encoder_2/, tokenizer/,
+ * tokenizer_2/ for --prompt), or a transformer index JSON (the other folders beside its folder).
+ */
+export function checkpointFolders(path: string): { root: string; transformer: string } {
+  if (existsSync(path) && statSync(path).isDirectory()) return { root: path, transformer: join(path, 'transformer') };
+  if (path.endsWith('.json')) return { root: dirname(dirname(resolve(path))), transformer: dirname(path) };
   throw new LaunchError(`--weights ${path}: expected a folder with transformer/ and vae/, or transformer/*.safetensors.index.json`);
 }
 
@@ -253,6 +247,7 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
         weights: { type: 'string' }, 'random-weights': { type: 'string' }, 'prompt-embeds': { type: 'string' }, out: { type: 'string' },
         steps: { type: 'string' }, shift: { type: 'string' }, guidance: { type: 'string' }, seed: { type: 'string' },
         height: { type: 'string' }, width: { type: 'string' }, frames: { type: 'string' }, 'dump-video': { type: 'string' },
+        prompt: { type: 'string' }, tokenizers: { type: 'string' }, 'dump-text': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -270,25 +265,37 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
   if (steps < 1) throw new LaunchError('--steps must be at least 1');
   const opts: Options = { steps, shift: numArg(v.shift, 'shift', 7), guidance: numArg(v.guidance, 'guidance', 6), seed: intArg(v.seed, 'seed', 0) };
   if (!v.out) throw new LaunchError(`--out is required\n${USAGE}`);
-  if (!v['prompt-embeds']) throw new LaunchError(`--prompt-embeds is required\n${USAGE}`);
+  if ((v.prompt === undefined) === (v['prompt-embeds'] === undefined)) throw new LaunchError(`give exactly one of --prompt and --prompt-embeds\n${USAGE}`);
   if ((v.weights === undefined) === (v['random-weights'] === undefined)) throw new LaunchError(`give exactly one of --weights and --random-weights\n${USAGE}`);
   const rseed = v['random-weights'] === undefined ? undefined : intArg(v['random-weights'], 'random-weights', 0);
 
-  // Everything is checked before any executable starts.
+  // Everything is checked before any executable starts: the prompt (tokenized here), then every checkpoint.
   const t0 = Date.now();
-  const prompt = readPrompt(v['prompt-embeds'], plan.dit);
-  let ditPlan: string | undefined;
-  let vaePlan: string | undefined;
-  if (v.weights !== undefined) {
-    const f = checkpointFolders(v.weights);
+  const root = v.weights === undefined ? undefined : checkpointFolders(v.weights);
+  let prompt: Prompt | undefined;
+  let ids: PromptIds | undefined;
+  if (v.prompt === undefined) prompt = readPrompt(v['prompt-embeds']!, plan.dit);
+  else {
+    if (!plan.text)
+      throw new LaunchError('this build has no text encoders, so it takes --prompt-embeds; for --prompt, recompile with mc compile ... --pipeline hunyuan-video --text-encoder examples/hunyuan-video/text-encoder.mc --clip examples/hunyuan-video/clip-text.mc');
+    if (v.tokenizers === undefined && !root)
+      throw new LaunchError('--prompt with --random-weights needs --tokenizers DIR (a folder with tokenizer/tokenizer.json and tokenizer_2/vocab.json + merges.txt, e.g. the diffusers checkpoint)');
+    const dir = v.tokenizers ?? root!.root;
+    ids = tokenizePrompt(plan.dit, plan.text, loadTokenizers(dir, v.tokenizers === undefined ? `the --weights folder ${dir}` : `--tokenizers ${dir}`), v.prompt);
+    for (const w of ids.warnings) process.stdout.write(`warning: ${w}\n`);
+  }
+  // The decoder programs differ only in their tile shape: one check and one weights plan serve all.
+  const models = [plan.dit, plan.vae, ...(ids && plan.text ? [plan.text.llm, plan.text.clip] : [])];
+  const wplans = new Map<ModelPlan, string>();
+  if (root) {
     const errs: string[] = [];
-    try { ditPlan = checkWeights(plan.dit, openCheckpoint(f.transformer)); } catch (e) { if (!(e instanceof LaunchError)) throw e; errs.push(e.message); }
-    // The decoder programs differ only in their tile shape: one check and one weights plan serve all.
-    try { vaePlan = checkWeights(plan.vae, openCheckpoint(f.vae)); } catch (e) { if (!(e instanceof LaunchError)) throw e; errs.push(e.message); }
+    for (const m of models) {
+      try { wplans.set(m, checkWeights(m, openCheckpoint(m === plan.dit ? root.transformer : join(root.root, m.folder)))); } catch (e) { if (!(e instanceof LaunchError)) throw e; errs.push(e.message); }
+    }
     if (errs.length > 0) throw new LaunchError(errs.join('\n'));
   }
   if (plan.backend === 'cuda') {
-    const need = Math.max(...[plan.dit, ...plan.vaeTiles].map((m) => m.weightBytes + m.arenaBytes)) + 2 ** 30;
+    const need = Math.max(...[...models, ...plan.vaeTiles].map((m) => m.weightBytes + m.arenaBytes)) + 2 ** 30;
     const free = freeGpuBytes();
     if (free === undefined) process.stdout.write('warning: nvidia-smi not found; free GPU memory not checked\n');
     else if (free < need) throw new LaunchError(`not enough free GPU memory: the plan needs ${gib(need)} (largest program plus 1 GiB of context), ${gib(free)} is free`);
@@ -304,9 +311,25 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
       return s;
     };
     const progress = progressPrinter();
-    const dit = start(plan.dit, ditPlan, 'dit');
+    // The text encoders run first, each started, run once and stopped (GPU memory holds one program).
+    if (ids && plan.text) {
+      const t = Date.now();
+      prompt = await encodePrompt(plan.dit, plan.text, ids, async (m, ins) => {
+        const s = start(m, wplans.get(m), m.dir);
+        try {
+          await s.ready();
+          return await s.forward(ins);
+        } finally {
+          await s.close();
+        }
+      });
+      progress.stage('encode text', (Date.now() - t) / 1000, `${ids.llmMask.filter((x) => x).length} Llama tokens, ${ids.eos + 1} CLIP tokens`);
+    }
+    if (v['dump-text']) writeFileSync(v['dump-text'], serialize(textDump(prompt!, ids)));
+    const t1 = Date.now();
+    const dit = start(plan.dit, wplans.get(plan.dit), 'dit');
     await dit.ready();
-    progress.stage('load dit', (Date.now() - t0) / 1000, `${gib(plan.dit.weightBytes)} weights, ${gib(plan.dit.arenaBytes)} arena`);
+    progress.stage('load dit', (Date.now() - t1) / 1000, `${gib(plan.dit.weightBytes)} weights, ${gib(plan.dit.arenaBytes)} arena`);
     // The decoder programs start when the DiT is done, one at a time (GPU memory holds one program);
     // tiles come grouped by shape, so each program starts about once per temporal window.
     let vae: { m: Program; s: Server } | undefined;
@@ -316,13 +339,13 @@ async function runPipeline(plan: PipelinePlan, here: string, argv: string[]): Pr
         await vae?.s.close();
         const t = Date.now();
         const tag = `vae-${input(m, 'latent').shape.slice(2).join('x')}`;
-        vae = { m, s: start(m, vaePlan, tag) };
+        vae = { m, s: start(m, wplans.get(plan.vae), tag) };
         await vae.s.ready();
         progress.stage(`load ${tag}`, (Date.now() - t) / 1000, `${gib(m.weightBytes)} weights, ${gib(m.arenaBytes)} arena`);
       }
       return vae.s.forward(ins);
     };
-    const r = await generate(plan, opts, prompt, dit.forward, vaeForward, progress);
+    const r = await generate(plan, opts, prompt!, dit.forward, vaeForward, progress);
     const t2 = Date.now();
     const frames = toFrames(r.video, plan.frames, plan.height, plan.width);
     if (v['dump-video']) writeFileSync(v['dump-video'], serialize(new Map([['video', { dtype: 'fp32' as DType, shape: [3, plan.frames, plan.height, plan.width], data: r.video }]])));

@@ -1,7 +1,7 @@
 // Pointwise ops. Cost table (FLOPs per output element, a rough count of arithmetic, used only for
 // the separate `flopsElementwise` figure): add/sub/mul/gate 1, modulate 2 (x*(1+scale)+shift as an
-// FMA plus an add), silu 4 (exp, add, div, mul), gelu-tanh 8 (cube, two FMAs, tanh, mul, add),
-// cast 0 (pure data movement).
+// FMA plus an add), silu 4 (exp, add, div, mul), gelu-tanh 8 (cube, two FMAs, tanh, mul, add;
+// the erf and quick forms are counted the same), cast 0 (pure data movement).
 import { type Args, type OpDef, type TensorInfo, fail, numelBig, sameDtype, shapeStr, tensorArg } from './types.js';
 
 /** numpy-style broadcast of two shapes, aligned on the right. */
@@ -58,10 +58,11 @@ export const elementwiseOps: OpDef[] = [
   binary('mul', 'a * b with numpy broadcasting (also written a * b)'),
   unary('silu', 'x * sigmoid(x)', 4n),
   {
-    ...unary('gelu', 'GELU; approx="tanh" (default) or "none" (erf)', 8n, [{ name: 'approx', type: 'str', default: 'tanh' }]),
+    // approx="quick" is CLIP's quick_gelu, x * sigmoid(1.702 x) (the DSL has no scalar multiply).
+    ...unary('gelu', 'GELU; approx="tanh" (default), "none" (erf) or "quick" (x * sigmoid(1.702 x), CLIP)', 8n, [{ name: 'approx', type: 'str', default: 'tanh' }]),
     infer(args: Args) {
       const approx = args.approx as string;
-      if (approx !== 'tanh' && approx !== 'none') fail('MC2006', `gelu: approx must be "tanh" or "none", got "${approx}"`);
+      if (approx !== 'tanh' && approx !== 'none' && approx !== 'quick') fail('MC2006', `gelu: approx must be "tanh", "none" or "quick", got "${approx}"`);
       return { outputs: [tensorArg(args, 'x')], attrs: { approx } };
     },
   },
