@@ -124,8 +124,8 @@ describe('the request trace follows the plan', () => {
     // Selective recompute rebuilds its dropped tensors inside the backward, which the analytic sum
     // leaves out; the output must then say why the arena is above the plan's peak.
     if (p.plan.strategy !== 'selective') expect(a.lowerBoundBytes).toBeLessThanOrEqual(p.plan.peakBytes);
-    // Alignment padding (up to 1 MiB over) is not worth a note.
-    expect(a.exceeds === null).toBe(a.arenaBytes <= p.plan.peakBytes + 2 ** 20);
+    // Alignment padding (up to 1 MiB or 0.1% over) is not worth a note.
+    expect(a.exceeds === null).toBe(a.arenaBytes <= p.plan.peakBytes + Math.max(2 ** 20, 1e-3 * p.plan.peakBytes));
     expect(a.arenaBytes).toBeGreaterThanOrEqual(a.lowerBoundBytes);
   });
 

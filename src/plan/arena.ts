@@ -15,6 +15,7 @@ export const ALLOC_CHOICES: readonly AllocChoice[] = ['greedy', 'mip', 'search',
 export const ALLOC_TIME_LIMIT_S = 2;
 /** An arena this little over the analytic peak (alignment padding) needs no explanation. */
 const NOTE_BYTES = 2 ** 20;
+const NOTE_FRACTION = 1e-3;
 
 export interface ArenaBuffer {
   readonly id: string;
@@ -101,7 +102,7 @@ export async function planArena(p: TrainingPlan | InferencePlan, opts: ArenaOpti
     arenaBytes: arena, lowerBoundBytes: sol.lowerBound, fragmentation: sol.lowerBound > 0 ? arena / sol.lowerBound - 1 : 0,
     cachingAllocatorBytes: caching.reservedPeakBytes, allocSolver: used, allocSeconds: seconds, optimal: arena <= sol.lowerBound,
     steps: trace.steps, blocks: sol.blocks.length, level1Solved: sol.level1Solved, violations,
-    exceeds: arena - peak > NOTE_BYTES ? explain(trace.buffers, trace.phaseAt, arena, sol.lowerBound, peak, breakdown) : null,
+    exceeds: arena - peak > Math.max(NOTE_BYTES, NOTE_FRACTION * peak) ? explain(trace.buffers, trace.phaseAt, arena, sol.lowerBound, peak, breakdown) : null,
     buffers,
   };
 }
