@@ -9,6 +9,7 @@
 #   3. the full 13B DiT forward at 720x1280x129, random weights drawn on the GPU: per-layer and
 #      total time, TFLOP/s, arena bytes vs cudaMemGetInfo (the executable prints them)
 #   3b. the DiT at 544x960x129 with weights streamed (--offload-weights): time vs resident (section 2)
+#   3c. the Llama-3 text encoder at full size (to layer 30, 351 tokens): one forward (CLIP-L: tiny, in 1)
 #   4. with MC_TORCH=1: PyTorch (bf16, SDPA) on one double and one single block at the same sizes
 # Each step has its own timeout; a failed or timed-out step is reported and the script goes on.
 set -uo pipefail
@@ -42,7 +43,7 @@ section "0b. conv3d harness: implicit-GEMM (tensor-core) conv vs the direct kern
 step 90 devrun/conv3d_test
 
 section "1. tiny models: CUDA vs CPU output (same weights and inputs; tolerance 2e-2, bf16/fp16 storage)"
-for m in dit vae gpt; do
+for m in dit vae gpt clip; do
   d=devrun/tiny-$m
   echo "-- tiny $m"
   step 60 $d/model --weights $d.w.safetensors --inputs $d.i.safetensors --out "$W/$m.cuda.safetensors"
@@ -63,6 +64,9 @@ section "3b. DiT forward at 544x960x129 with weights streamed from pinned host m
 d=devrun/dit-544s
 step 100 $d/model --random-weights 1 --inputs devrun/hv544/dit-inputs.safetensors --iters 2
 echo "  (compare: the resident 544x960x129 forward in section 2)"
+
+section "3c. the Llama-3 text encoder at full size, random weights (to layer 30, 351 tokens)"
+step 90 devrun/llm/model --random-weights 1 --inputs devrun/llm.i.safetensors --iters 2
 
 section "4. PyTorch: one double and one single block (bf16, SDPA), same token counts (MC_TORCH=1)"
 [ "${MC_TORCH:-0}" = 1 ] || { echo "skipped (set MC_TORCH=1)"; section done; exit 0; }

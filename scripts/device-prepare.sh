@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Prepares the GPU device check on this (GPU-less) machine, because the device image has nvcc, the
 # CUDA driver and PyTorch but no Node: builds with mc here, carries the results there.
-#   devrun/tiny-{dit,vae,gpt}/   CUDA executables of the tiny models, their weights and inputs, and
-#                                the CPU executable's output as the reference (run here)
+#   devrun/tiny-{dit,vae,gpt,clip}/  CUDA executables of the tiny models (clip: the CLIP-L text spec
+#                                with small dims), their weights and inputs, and the CPU
+#                                executable's output as the reference (run here)
 #   devrun/dit-720/              the full 13B DiT CUDA executable at 720x1280x129 and its inputs
 #   devrun/dit-544s/             the DiT at 544x960x129 with --offload-weights (weights streamed)
+#   devrun/llm/                  the Llama-3 text encoder at full size (to layer 30, 351 tokens); CLIP-L
+#                                is only checked tiny (its 0.1 TFLOP forward is not worth the carry)
 #                                (weights are drawn on the GPU: --random-weights)
 #   devrun/hv544/                the pipeline at 544x960x129 (mc compile --pipeline) and bench.sh
 #   devrun/attention_test        runtime-cuda/dev/attention_test.cu (kernels vs references, timings)
@@ -17,14 +20,21 @@ rm -rf devrun && mkdir -p devrun
 grep -qx '/devrun/' .git/info/exclude 2>/dev/null || echo '/devrun/' >> .git/info/exclude
 mc() { node dist/cli.js "$@"; }
 
-for m in dit vae gpt; do
+# name, spec, --set flags (the tiny CLIP checks gelu approx="quick" on the GPU).
+TINY_CLIP="--set seq=16 --set width=16 --set heads=2 --set layers=2 --set mlp=32 --set vocab=512"
+for t in "dit examples/tiny/dit.mc" "vae examples/tiny/vae.mc" "gpt examples/tiny/gpt.mc" "clip examples/hunyuan-video/clip-text.mc $TINY_CLIP"; do
+  set -- $t; m=$1; spec=$2; shift 2
   d=devrun/tiny-$m
-  mc weights examples/tiny/$m.mc --random 1 -o $d.w.safetensors
-  mc inputs examples/tiny/$m.mc --random 2 -o $d.i.safetensors
-  mc compile examples/tiny/$m.mc --backend cpu -o /tmp/mc-cpu-$m > /dev/null
+  mc weights $spec "$@" --random 1 -o $d.w.safetensors
+  mc inputs $spec "$@" --random 2 -o $d.i.safetensors
+  mc compile $spec "$@" --backend cpu -o /tmp/mc-cpu-$m > /dev/null
   /tmp/mc-cpu-$m/model --weights $d.w.safetensors --inputs $d.i.safetensors --out $d.cpu.safetensors
-  mc compile examples/tiny/$m.mc --backend cuda --arch "$ARCH" -o $d
+  mc compile $spec "$@" --backend cuda --arch "$ARCH" -o $d
 done
+
+# The Llama-3 text encoder at full size, alone (one forward, random weights drawn on the GPU).
+mc compile examples/hunyuan-video/text-encoder.mc --model text_encoder --backend cuda --arch "$ARCH" -o devrun/llm
+mc inputs examples/hunyuan-video/text-encoder.mc --model text_encoder --random 2 -o devrun/llm.i.safetensors
 
 # The full DiT at 720x1280x129, alone (one forward, per-layer times).
 d=devrun/dit-720
@@ -51,6 +61,11 @@ mc inputs examples/hunyuan-video/vae.mc --model decoder --set frames=65 --set he
 nvcc -std=c++17 -O2 -arch="$ARCH" --extended-lambda -Iruntime-cuda runtime-cuda/dev/attention_test.cu -o devrun/attention_test
 nvcc -std=c++17 -O2 -arch="$ARCH" --extended-lambda -Iruntime-cuda runtime-cuda/dev/conv3d_test.cu -o devrun/conv3d_test
 
-# Only the executables and data travel; the generated sources stay here.
+# Only the executables and data travel; the generated sources stay here. The carry limit is 64 MiB.
 find devrun -mindepth 2 -type f ! -name model ! -name bench.sh ! -name '*.safetensors' -delete
-du -sh devrun
+find devrun -mindepth 2 -type d -empty -delete
+# The limit covers what travels: the tracked (and untracked, not ignored) files plus devrun.
+run_bytes=$(find devrun -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+tree_bytes=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s+=$1} END {print s}')
+echo "devrun: $run_bytes bytes; with the working tree: $((run_bytes + tree_bytes)) of 67108864"
+[ $((run_bytes + tree_bytes)) -le 67108864 ] || { echo "devrun and the working tree are over the device's 64 MiB limit" >&2; exit 1; }
