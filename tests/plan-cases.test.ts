@@ -189,3 +189,18 @@ describe('the MFU line', () => {
     expect(full.out).toMatch(/^MFU +\d+\.\d% \(no causal attention: both attention conventions agree\)$/m);
   });
 });
+
+describe('inference that does not fit', () => {
+  it('is told --offload-weights first when streaming the weights fits on the same GPU', async () => {
+    const r = await run(['examples/hunyuan-video/dit.mc', '--hw', 'a800', '--gpus', '1', '--mode', 'infer', '--cfg', '--set', 'frames=513']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/smallest change that fits: --offload-weights \(same GPU\)$/m);
+  });
+  it('a tile over --tile-budget reports fits false in the JSON, as its exit code says', async () => {
+    const r = await run(['examples/hunyuan-video/vae.mc', '--model', 'decoder', '--hw', 'h100-sxm', '--gpus', '1', '--mode', 'infer', '--tile', '65x256x256', '--tile-budget', '2', '--json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out) as { fits: boolean; tiling: { fits: boolean } };
+    expect(j.fits).toBe(false);
+    expect(j.tiling.fits).toBe(false);
+  });
+});

@@ -18,12 +18,12 @@ const PLAN: readonly (readonly [string, string])[] = [
   ['--tp N', 'tensor parallel degree'],
   ['--sp, --no-sp', 'Megatron sequence parallelism over the tp ranks (default: on when --tp > 1)'],
   ['--ulysses N, --cp N', 'DeepSpeed-Ulysses all-to-all degree; ring-attention context parallel degree'],
-  ['--dp N, --zero 0-3', 'data parallel degree; ZeRO stage of the gradients and optimizer states'],
+  ['--dp N, --zero 0-3', 'data parallel degree; ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also weights'],
   ['--mode train|infer', 'training step (default) or one forward pass'],
   ['--strategy S', 'train: none, full-recompute, selective, memo or auto (the fastest that fits; default)'],
   ['--offload-weights', 'infer: stream the weights layer by layer from pinned host memory'],
   ['--cfg', 'infer: classifier-free guidance (the batch doubles)'],
-  ['--calibration FILE.yaml', 'measured efficiency factors that override the profile'],
+  ['--calibration FILE.yaml', 'measured values that override the profile (any field; docs/PLAN.md)'],
   ...SPEC,
 ];
 
@@ -35,7 +35,7 @@ const HELP: Readonly<Record<string, CommandHelp>> = {
   },
   plan: {
     usage: [
-      'mc plan FILE --hw NAME|FILE.yaml --gpus N [--tp N] [--sp|--no-sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3]',
+      'mc plan FILE --hw NAME|FILE.yaml [--gpus N] [--tp N] [--sp|--no-sp] [--ulysses N] [--cp N] [--dp N] [--zero 0-3]',
       '        [--mode train|infer] [--strategy S] [--offload-weights] [--cfg] [--calibration FILE.yaml]',
       '        [--set NAME=INT]... [--model M] [--json] [--alloc greedy|mip|search|auto] [--verify]',
       '        [--timeline FILE.svg|FILE.html] [--tile auto|FxHxW [--tile-overlap 0.25] [--tile-budget GIB]]',
@@ -43,13 +43,13 @@ const HELP: Readonly<Record<string, CommandHelp>> = {
     what: 'Plan memory and time on given GPUs: peak per GPU by category, step time, MFU, the MEMO swap fraction per layer type, and every buffer placed in one arena. Exit 1 when it does not fit.',
     flags: [
       ...PLAN,
-      ['--json', 'the plan as JSON (docs/CHECK.md lists the keys)'],
+      ['--json', 'the plan as JSON (docs/PLAN.md lists the keys)'],
       ['--alloc A', 'arena allocator: greedy, mip, search or auto (default), within a 2 s budget'],
       ['--verify', 'check the arena layout: no two live buffers overlap'],
       ['--timeline FILE', 'draw the streams (compute, D2H, H2D) and the arena as SVG or HTML'],
       ['--tile auto|FxHxW', 'infer: plan a video decoder tile by tile (HunyuanVideo: 65x256x256)'],
       ['--tile-overlap F', 'overlap between tiles (default 0.25)'],
-      ['--tile-budget GIB', 'with --tile auto: the largest tile whose plan fits this many GiB'],
+      ['--tile-budget GIB', 'with --tile: a tile must fit this many GiB (auto: the largest that does)'],
     ],
   },
   check: {

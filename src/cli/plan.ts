@@ -152,8 +152,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   }
 
   // Nothing fits: name the smallest change that does.
-  const fitsWith = (g2: Graph, p2: Parallel): boolean => {
-    const q = mode === 'infer' ? planInference(g2, hw, p2, values['offload-weights'] ?? false) : planTraining(g2, hw, p2, strategy);
+  const fitsWith = (g2: Graph, p2: Parallel, stream = values['offload-weights'] ?? false): boolean => {
+    const q = mode === 'infer' ? planInference(g2, hw, p2, stream) : planTraining(g2, hw, p2, strategy);
     return !('error' in q) && (q.mode === 'infer' ? q.fits : q.plan.fits);
   };
   // Another strategy on the same GPUs is a smaller change than more GPUs (mc check tries it first
@@ -163,7 +163,9 @@ export async function planCommand(argv: string[]): Promise<number> {
   // A video decoder is decoded in tiles (as the reference does) before it is spread over more GPUs.
   const tiles = mode === 'infer' ? planTiled(g, silentLoad, hw, par, values['offload-weights'] ?? false, 'auto') : undefined;
   const tile = tiles && !('error' in tiles) && tiles.fits ? `--tile auto (${sameGpus(gpus)}; tiles of ${tiles.tile.frames}x${tiles.tile.height}x${tiles.tile.width})` : undefined;
-  const change = other ? `--strategy ${other} (${sameGpus(gpus)})` : tile ?? suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
+  // Streaming the weights is the inference counterpart of another strategy: same GPUs, no new degree.
+  const streamed = mode === 'infer' && !values['offload-weights'] && fitsWith(g, par, true) ? `--offload-weights (${sameGpus(gpus)})` : undefined;
+  const change = other ? `--strategy ${other} (${sameGpus(gpus)})` : streamed ?? tile ?? suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
   const what = mode === 'infer' ? 'inference' : strategy === 'auto' ? 'any strategy' : `strategy ${strategy}`;
   const peak = Math.max(arena.arenaBytes, plan.mode === 'infer' ? plan.peakBytes : plan.plan.peakBytes);
   process.stderr.write(

@@ -93,7 +93,7 @@ export function planText(p: TrainingPlan | InferencePlan, model: string, arena?:
   const step = p.mode === 'infer' ? p.stepTimeSec : p.plan.stepTimeSec;
   const out = [
     `plan ${model}: ${p.mode === 'infer' ? 'inference' : 'training'} on ${p.gpus} x ${p.hardware} (${layout})`,
-    `strategy     ${p.mode === 'infer' ? (p.offloadWeights ? 'weights streamed from host' : 'weights resident') : `${p.plan.strategy}${p.requested === 'auto' ? ' (auto: fastest that fits)' : ''}`}`,
+    `strategy     ${p.mode === 'infer' ? (p.offloadWeights ? 'weights streamed from host' : 'weights resident') : `${p.plan.strategy}${p.requested !== 'auto' ? '' : p.plan.fits ? ' (auto: fastest that fits)' : ' (auto: none fits; the lowest peak)'}`}`,
     `fits         ${fits ? 'yes' : 'NO'}: peak ${gib(peak)} of ${gib(p.capacityBytes)} per GPU`,
     ...breakdownLines(p.mode === 'infer' ? p.breakdown : p.plan.breakdown),
     ...(arena ? arenaLines(arena) : []),

@@ -136,7 +136,8 @@ export function planTiled(base: Graph, loadAt: LoadAt, hw: HardwareProfile, par:
   const g3 = grid.map(countOf) as [number, number, number];
   return {
     tile: chosen.tile, overlap, latentTile: chosen.lat as [number, number, number], grid: g3, tiles: g3[0] * g3[1] * g3[2],
-    plan: chosen.plan, totalTimeSec, flopsTiled, flopsUntiled: untiled.modelFlops, fits: fitsBudget(chosen.plan),
+    // The tile's plan fits only within the budget too, so its `fits` line and key agree with the exit code.
+    plan: { ...chosen.plan, fits: fitsBudget(chosen.plan) }, totalTimeSec, flopsTiled, flopsUntiled: untiled.modelFlops, fits: fitsBudget(chosen.plan),
     candidates: request === 'auto' ? candidates.map((c) => ({ tile: c.tile, peakBytes: c.plan?.peakBytes ?? NaN, estTimeSec: c.estTimeSec, fits: fitsBudget(c.plan) })) : [],
   };
 }
