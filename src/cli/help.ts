@@ -71,7 +71,7 @@ const HELP: Readonly<Record<string, CommandHelp>> = {
   compile: {
     usage: [
       'mc compile FILE [--model M] [--set k=v]... [--hw NAME] [--backend cuda|cpu] [--arch sm_90] [--dtype declared|fp32]',
-      '        [--arena planned|greedy|sequential] [--offload-weights] -o DIR [--no-build]',
+      '        [--arena planned|greedy|sequential | --offsets PLAN.json] [--offload-weights] -o DIR [--no-build]',
       '        [--pipeline hunyuan-video --vae VAE.mc [--vae-set k=v]... [--vae-tile PX,FRAMES]',
       '         [--text-encoder TE.mc --clip CLIP.mc [--te-set k=v]... [--clip-set k=v]...]]',
     ],
@@ -83,6 +83,8 @@ const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--arch sm_XX', 'the GPU architecture to build for (default sm_90)'],
       ['--dtype declared|fp32', 'store tensors as the spec declares (default) or all in fp32'],
       ['--arena MODE', 'activation layout: planned (optimal, default), greedy or sequential (no reuse)'],
+      ['--offsets PLAN.json', 'use this arena layout instead: {"total": BYTES, "offsets": {TENSOR_ID: OFFSET}}'],
+      ['--mode infer', 'forward programs only (the default; training steps are not compiled)'],
       ['--offload-weights', 'keep weights in pinned host memory and stream them layer by layer'],
       ['-o DIR', 'the output folder'],
       ['--no-build', 'write the sources without running nvcc / the C++ compiler'],
