@@ -114,9 +114,11 @@ export function planText(p: TrainingPlan | InferencePlan, model: string, arena?:
   }
   out.push('');
   const layers = p.mode === 'infer' ? p.layers : p.plan.layers;
+  // A layer with no copy of its own (the last two under memo) can still wait on the one before it.
   const rows = layers.map((l) => [
     l.name, l.kind, l.action, gib(l.skeletalBytes), sec(l.forwardTimeSec), sec(l.attentionTimeSec), sec(l.offloadTimeSec),
-    l.alpha === null ? '-' : l.alpha.toFixed(3), l.hidden === null ? '-' : l.hidden ? 'hidden' : `exposed ${sec(l.exposedCopySec)}`,
+    l.alpha === null ? '-' : l.alpha.toFixed(3),
+    l.hidden === null ? (l.exposedCopySec > 0 ? `waits ${sec(l.exposedCopySec)}` : '-') : l.hidden ? 'hidden' : `exposed ${sec(l.exposedCopySec)}`,
   ]);
   out.push(...table(['layer', 'kind', 'action', 'skeletal', 'fwd s', 'attn s', 'offload s', 'alpha', 'copies'], rows, 3));
   return out.join('\n') + '\n';
