@@ -56,6 +56,15 @@ function statIfAny(path: string): Stats | undefined {
   }
 }
 
+/** statIfAny, with any other error as one OutputError line starting with `what`. */
+function statOrFail(path: string, what: string): Stats | undefined {
+  try {
+    return statIfAny(path);
+  } catch (e) {
+    throw new OutputError(`${what}: ${ioReason(e)}`);
+  }
+}
+
 /** Checks that new entries can be made in the existing directory `dir`; `what` is the path the user named. */
 function checkWritableDir(dir: string, what: string, verb: string): void {
   const fs = pseudoFs(dir);
@@ -74,12 +83,7 @@ function checkWritableDir(dir: string, what: string, verb: string): void {
  */
 export function checkOutputFile(path: string): void {
   const abs = resolve(path);
-  let st: Stats | undefined;
-  try {
-    st = statIfAny(abs);
-  } catch (e) {
-    throw new OutputError(`cannot write '${path}': ${ioReason(e)}`);
-  }
+  const st = statOrFail(abs, `cannot write '${path}'`);
   if (st) {
     if (st.isDirectory()) throw new OutputError(`cannot write '${path}': it is a directory (EISDIR); name a file`);
     try {
@@ -90,12 +94,7 @@ export function checkOutputFile(path: string): void {
     return;
   }
   const parent = dirname(abs);
-  let ps: Stats | undefined;
-  try {
-    ps = statIfAny(parent);
-  } catch (e) {
-    throw new OutputError(`cannot write '${path}': ${ioReason(e)}`);
-  }
+  const ps = statOrFail(parent, `cannot write '${path}'`);
   if (!ps) throw new OutputError(`cannot write '${path}': no such directory '${parent}' (ENOENT); create it or pick another path`);
   if (!ps.isDirectory()) throw new OutputError(`cannot write '${path}': '${parent}' is not a directory (ENOTDIR)`);
   checkWritableDir(parent, path, 'write');
@@ -110,12 +109,7 @@ export function checkOutputDir(dir: string): void {
   const abs = resolve(dir);
   let at = abs;
   for (;;) {
-    let st: Stats | undefined;
-    try {
-      st = statIfAny(at);
-    } catch (e) {
-      throw new OutputError(`cannot create '${dir}': ${ioReason(e)}`);
-    }
+    const st = statOrFail(at, `cannot create '${dir}'`);
     if (st) {
       if (!st.isDirectory())
         throw new OutputError(at === abs ? `cannot write to '${dir}': it exists and is not a directory; -o names a folder` : `cannot create '${dir}': '${at}' is not a directory (ENOTDIR)`);

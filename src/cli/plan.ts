@@ -156,16 +156,25 @@ export async function planCommand(argv: string[]): Promise<number> {
     const q = mode === 'infer' ? planInference(g2, hw, p2, stream) : planTraining(g2, hw, p2, strategy);
     return !('error' in q) && (q.mode === 'infer' ? q.fits : q.plan.fits);
   };
-  // Another strategy on the same GPUs is a smaller change than more GPUs (mc check tries it first
-  // too): auto's pick is the fastest of those that fit.
-  const auto = mode === 'train' && strategy !== 'auto' ? planTraining(g, hw, par, 'auto') : undefined;
-  const other = auto && !('error' in auto) && auto.plan.fits ? auto.plan.strategy : undefined;
-  // A video decoder is decoded in tiles (as the reference does) before it is spread over more GPUs.
-  const tiles = mode === 'infer' ? planTiled(g, silentLoad, hw, par, values['offload-weights'] ?? false, 'auto') : undefined;
-  const tile = tiles && !('error' in tiles) && tiles.fits ? `--tile auto (${sameGpus(gpus)}; tiles of ${tiles.tile.frames}x${tiles.tile.height}x${tiles.tile.width})` : undefined;
-  // Streaming the weights is the inference counterpart of another strategy: same GPUs, no new degree.
-  const streamed = mode === 'infer' && !values['offload-weights'] && fitsWith(g, par, true) ? `--offload-weights (${sameGpus(gpus)})` : undefined;
-  const change = other ? `--strategy ${other} (${sameGpus(gpus)})` : streamed ?? tile ?? suggestChange(g, hw, par, strategy, fitsWith, silentLoad);
+  // Changes on the same GPUs come first, in the order docs/PLAN.md gives; each is tried only when
+  // the ones before it do not fit.
+  const same = sameGpus(gpus);
+  const tries: (() => string | undefined)[] = [
+    // Another strategy (mc check tries it first too): auto's pick, the fastest of those that fit.
+    () => {
+      const auto = mode === 'train' && strategy !== 'auto' ? planTraining(g, hw, par, 'auto') : undefined;
+      return auto && !('error' in auto) && auto.plan.fits ? `--strategy ${auto.plan.strategy} (${same})` : undefined;
+    },
+    // Streaming the weights: the inference counterpart of another strategy.
+    () => (mode === 'infer' && !values['offload-weights'] && fitsWith(g, par, true) ? `--offload-weights (${same})` : undefined),
+    // A video decoder is decoded in tiles (as the reference does) before it is spread over more GPUs.
+    () => {
+      const t = mode === 'infer' ? planTiled(g, silentLoad, hw, par, values['offload-weights'] ?? false, 'auto') : undefined;
+      return t && !('error' in t) && t.fits ? `--tile auto (${same}; tiles of ${t.tile.frames}x${t.tile.height}x${t.tile.width})` : undefined;
+    },
+    () => suggestChange(g, hw, par, strategy, fitsWith, silentLoad),
+  ];
+  const change = tries.reduce<string | undefined>((found, next) => found ?? next(), undefined);
   const what = mode === 'infer' ? 'inference' : strategy === 'auto' ? 'any strategy' : `strategy ${strategy}`;
   const peak = Math.max(arena.arenaBytes, plan.mode === 'infer' ? plan.peakBytes : plan.plan.peakBytes);
   process.stderr.write(
